@@ -1,0 +1,369 @@
+#include "engine/conditions.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "engine/absl_compat.h"
+
+namespace fleetpdp::engine {
+namespace {
+
+using C = Comparison;
+using T = OperatorType;
+
+constexpr OperatorInfo kOperators[] = {
+    {"StringEquals", T::kString, C::kEquals, false},
+    {"StringNotEquals", T::kString, C::kEquals, true},
+    {"StringEqualsIgnoreCase", T::kStringIgnoreCase, C::kEquals, false},
+    {"StringNotEqualsIgnoreCase", T::kStringIgnoreCase, C::kEquals, true},
+    {"StringLike", T::kStringLike, C::kEquals, false},
+    {"StringNotLike", T::kStringLike, C::kEquals, true},
+    {"NumericEquals", T::kNumeric, C::kEquals, false},
+    {"NumericNotEquals", T::kNumeric, C::kEquals, true},
+    {"NumericLessThan", T::kNumeric, C::kLessThan, false},
+    {"NumericLessThanEquals", T::kNumeric, C::kLessThanEquals, false},
+    {"NumericGreaterThan", T::kNumeric, C::kGreaterThan, false},
+    {"NumericGreaterThanEquals", T::kNumeric, C::kGreaterThanEquals, false},
+    {"DateEquals", T::kDate, C::kEquals, false},
+    {"DateNotEquals", T::kDate, C::kEquals, true},
+    {"DateLessThan", T::kDate, C::kLessThan, false},
+    {"DateLessThanEquals", T::kDate, C::kLessThanEquals, false},
+    {"DateGreaterThan", T::kDate, C::kGreaterThan, false},
+    {"DateGreaterThanEquals", T::kDate, C::kGreaterThanEquals, false},
+    {"Bool", T::kBool, C::kEquals, false},
+    {"IpAddress", T::kIp, C::kEquals, false},
+    {"NotIpAddress", T::kIp, C::kEquals, true},
+    {"SemverEquals", T::kSemver, C::kEquals, false},
+    {"SemverAtLeast", T::kSemver, C::kGreaterThanEquals, false},
+    {"SemverBelow", T::kSemver, C::kLessThan, false},
+    {"Exists", T::kExists, C::kEquals, false},
+};
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      bool same = absl::ascii_tolower(a[i - 1]) == absl::ascii_tolower(b[j - 1]);
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string UnknownOperatorMessage(std::string_view name) {
+  std::string_view best;
+  size_t best_distance = 4;  // suggest only close misspellings
+  for (const OperatorInfo& op : kOperators) {
+    size_t d = EditDistance(name, op.name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = op.name;
+    }
+  }
+  std::string message = absl::StrCat("unknown operator \"", Absl(name), "\"");
+  if (!best.empty()) absl::StrAppend(&message, " (did you mean \"", Absl(best), "\"?)");
+  return message;
+}
+
+// Splits a StringLike literal into parts: '*' and '?' become wildcards.
+void AppendGlobParts(std::string_view literal, std::vector<GlobPart>& out) {
+  std::string run;
+  for (char c : literal) {
+    if (c == '*' || c == '?') {
+      if (!run.empty()) out.push_back(GlobPart{GlobPart::kLiteral, std::exchange(run, {}), {}});
+      out.push_back(GlobPart{c == '*' ? GlobPart::kStar : GlobPart::kQuestion, {}, {}});
+    } else {
+      run.push_back(c);
+    }
+  }
+  if (!run.empty()) out.push_back(GlobPart{GlobPart::kLiteral, std::move(run), {}});
+}
+
+template <typename V>
+bool Compare(const V& a, const V& b, Comparison c) {
+  switch (c) {
+    case C::kEquals:
+      return a == b;
+    case C::kLessThan:
+      return a < b;
+    case C::kLessThanEquals:
+      return a <= b;
+    case C::kGreaterThan:
+      return a > b;
+    case C::kGreaterThanEquals:
+      return a >= b;
+  }
+  return false;
+}
+
+bool CompareSemverWith(const Semver& a, const Semver& b, Comparison c) {
+  return Compare(CompareSemver(a, b), 0, c);
+}
+
+// Resolves a string template; false when a variable is missing or not single-valued.
+bool ResolveString(const Template& parts, const RequestView& view, std::string& out) {
+  out.clear();
+  for (const TemplatePart& p : parts) {
+    if (!p.is_variable) {
+      out.append(p.literal);
+      continue;
+    }
+    std::optional<std::string_view> v = view.Scalar(p.variable);
+    if (!v) return false;
+    out.append(*v);
+  }
+  return true;
+}
+
+// Whether one attribute value matches one operand, for the operator's positive form. Returns
+// nullopt when the attribute value does not parse as the operator's type.
+class Matcher {
+ public:
+  Matcher(const CompiledCondition& c, const RequestView& view) : c_(c), view_(view) {}
+
+  // Resolves operands that contain variables; false when one cannot be resolved.
+  bool Prepare() {
+    if (c_.op->type == T::kString || c_.op->type == T::kStringIgnoreCase) {
+      resolved_.resize(c_.strings.size());
+      for (size_t i = 0; i < c_.strings.size(); ++i) {
+        if (!ResolveString(c_.strings[i], view_, resolved_[i])) return false;
+      }
+    } else if (c_.op->type == T::kStringLike) {
+      globs_.resize(c_.globs.size());
+      for (size_t i = 0; i < c_.globs.size(); ++i) {
+        auto& tokens = globs_[i];
+        tokens.clear();
+        for (const GlobPart& p : c_.globs[i]) {
+          switch (p.kind) {
+            case GlobPart::kLiteral:
+              tokens.push_back(GlobToken{GlobToken::kLiteral, p.literal});
+              break;
+            case GlobPart::kStar:
+              tokens.push_back(GlobToken{GlobToken::kStar, {}});
+              break;
+            case GlobPart::kQuestion:
+              tokens.push_back(GlobToken{GlobToken::kQuestion, {}});
+              break;
+            case GlobPart::kVariable: {
+              std::optional<std::string_view> v = view_.Scalar(p.variable);
+              if (!v) return false;
+              // One literal token: '*' or '?' in the value match only themselves.
+              tokens.push_back(GlobToken{GlobToken::kLiteral, *v});
+              break;
+            }
+          }
+        }
+      }
+    }
+    return true;
+  }
+
+  // True when `value` satisfies the condition (negation applied); false when it does not parse.
+  bool Satisfies(std::string_view value) const {
+    std::optional<bool> any = MatchesAny(value);
+    if (!any) return false;
+    return c_.op->negated ? !*any : *any;
+  }
+
+ private:
+  std::optional<bool> MatchesAny(std::string_view value) const {
+    switch (c_.op->type) {
+      case T::kString:
+        return std::any_of(resolved_.begin(), resolved_.end(),
+                           [&](const std::string& s) { return s == value; });
+      case T::kStringIgnoreCase:
+        return std::any_of(resolved_.begin(), resolved_.end(),
+                           [&](const std::string& s) { return absl::EqualsIgnoreCase(s, Absl(value)); });
+      case T::kStringLike:
+        return std::any_of(globs_.begin(), globs_.end(),
+                           [&](const auto& tokens) { return GlobMatch(tokens, value); });
+      case T::kNumeric: {
+        std::optional<double> n = ParseNumber(value);
+        if (!n) return std::nullopt;
+        return std::any_of(c_.numbers.begin(), c_.numbers.end(),
+                           [&](double operand) { return Compare(*n, operand, c_.op->comparison); });
+      }
+      case T::kDate: {
+        std::optional<absl::Time> t = ParseDate(value);
+        if (!t) return std::nullopt;
+        return std::any_of(c_.dates.begin(), c_.dates.end(), [&](absl::Time operand) {
+          return Compare(*t, operand, c_.op->comparison);
+        });
+      }
+      case T::kBool: {
+        std::optional<bool> b = ParseBool(value);
+        if (!b) return std::nullopt;
+        return *b == c_.flag;
+      }
+      case T::kIp: {
+        std::optional<IpAddress> a = ParseIpAddress(value);
+        if (!a) return std::nullopt;
+        return std::any_of(c_.networks.begin(), c_.networks.end(),
+                           [&](const IpNetwork& n) { return n.Contains(*a); });
+      }
+      case T::kSemver: {
+        std::optional<Semver> v = ParseSemver(value);
+        if (!v) return std::nullopt;
+        return std::any_of(c_.semvers.begin(), c_.semvers.end(), [&](const Semver& operand) {
+          return CompareSemverWith(*v, operand, c_.op->comparison);
+        });
+      }
+      case T::kExists:
+        break;
+    }
+    return std::nullopt;
+  }
+
+  const CompiledCondition& c_;
+  const RequestView& view_;
+  absl::InlinedVector<std::string, 2> resolved_;
+  absl::InlinedVector<absl::InlinedVector<GlobToken, 8>, 2> globs_;
+};
+
+}  // namespace
+
+absl::Span<const OperatorInfo> AllOperators() { return kOperators; }
+
+absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition) {
+  CompiledCondition c;
+  c.quantifier = condition.quantifier;
+  for (const OperatorInfo& op : kOperators) {
+    if (op.name == condition.op) c.op = &op;
+  }
+  if (c.op == nullptr) return absl::InvalidArgumentError(UnknownOperatorMessage(condition.op));
+
+  absl::StatusOr<AttributePath> key = ParseAttributePath(condition.key, /*for_variable=*/false);
+  if (!key.ok()) return key.status();
+  c.key = *std::move(key);
+
+  if (c.op->type == T::kExists && c.quantifier != Quantifier::kSingle) {
+    return absl::InvalidArgumentError("Exists takes no ForAnyValue:/ForAllValues: qualifier");
+  }
+  if (c.key.root == AttributePath::kPrincipalGroups && c.quantifier == Quantifier::kSingle &&
+      c.op->type != T::kExists) {
+    return absl::InvalidArgumentError(
+        "principal.groups is a list: qualify the operator with ForAnyValue: or ForAllValues:");
+  }
+  if (condition.values.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(condition.op, " on \"", condition.key,
+                                                   "\" needs at least one value"));
+  }
+  if ((c.op->type == T::kBool || c.op->type == T::kExists) && condition.values.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(condition.op, " takes exactly one value, true or false"));
+  }
+
+  for (const std::string& value : condition.values) {
+    auto bad = [&](std::string_view what) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(condition.op, ": \"", value, "\" is not ", Absl(what)));
+    };
+    bool may_have_variables = c.op->type == T::kString || c.op->type == T::kStringIgnoreCase ||
+                              c.op->type == T::kStringLike;
+    if (!may_have_variables && value.find("${") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          condition.op, ": variables are only allowed in String operators, found \"", value, "\""));
+    }
+    switch (c.op->type) {
+      case T::kString:
+      case T::kStringIgnoreCase: {
+        absl::StatusOr<Template> t = ParseTemplate(value);
+        if (!t.ok()) return t.status();
+        c.strings.push_back(*std::move(t));
+        break;
+      }
+      case T::kStringLike: {
+        absl::StatusOr<Template> t = ParseTemplate(value);
+        if (!t.ok()) return t.status();
+        std::vector<GlobPart> parts;
+        for (TemplatePart& p : *t) {
+          if (p.is_variable) {
+            parts.push_back(GlobPart{GlobPart::kVariable, {}, std::move(p.variable)});
+          } else {
+            AppendGlobParts(p.literal, parts);
+          }
+        }
+        c.globs.push_back(std::move(parts));
+        break;
+      }
+      case T::kNumeric: {
+        std::optional<double> n = ParseNumber(value);
+        if (!n) return bad("a number");
+        c.numbers.push_back(*n);
+        break;
+      }
+      case T::kDate: {
+        std::optional<absl::Time> t = ParseDate(value);
+        if (!t) return bad("an RFC 3339 date with a time zone, e.g. \"2026-01-31T00:00:00Z\"");
+        c.dates.push_back(*t);
+        break;
+      }
+      case T::kBool:
+      case T::kExists: {
+        std::optional<bool> b = ParseBool(value);
+        if (!b) return bad("true or false");
+        c.flag = *b;
+        break;
+      }
+      case T::kIp: {
+        std::optional<IpNetwork> n = ParseIpNetwork(value);
+        if (!n) return bad("an IP address or CIDR block with zero host bits, e.g. \"10.0.0.0/8\"");
+        c.networks.push_back(*n);
+        break;
+      }
+      case T::kSemver: {
+        std::optional<Semver> v = ParseSemver(value);
+        if (!v) return bad("a semantic version, e.g. \"2.1.0\"");
+        c.semvers.push_back(*std::move(v));
+        break;
+      }
+    }
+  }
+  return c;
+}
+
+bool ConditionHolds(const CompiledCondition& c, const RequestView& view,
+                    absl::Span<const std::string_view> groups) {
+  // The attribute's values: either the group set or a lookup.
+  RequestView::Values values;
+  bool is_groups = c.key.root == AttributePath::kPrincipalGroups;
+  if (!is_groups) values = view.Lookup(c.key);
+  bool found = is_groups || values.found;
+  size_t count = is_groups ? groups.size() : values.size();
+  auto value_at = [&](size_t i) { return is_groups ? groups[i] : values.at(i); };
+
+  if (c.op->type == T::kExists) {
+    bool present = found && (!is_groups || !groups.empty());
+    return present == c.flag;
+  }
+  if (!found) return false;
+
+  Matcher matcher(c, view);
+  if (!matcher.Prepare()) return false;
+  switch (c.quantifier) {
+    case Quantifier::kSingle:
+      return count == 1 && matcher.Satisfies(value_at(0));
+    case Quantifier::kForAnyValue:
+      for (size_t i = 0; i < count; ++i) {
+        if (matcher.Satisfies(value_at(i))) return true;
+      }
+      return false;
+    case Quantifier::kForAllValues:
+      for (size_t i = 0; i < count; ++i) {
+        if (!matcher.Satisfies(value_at(i))) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+}  // namespace fleetpdp::engine

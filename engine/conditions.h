@@ -1,0 +1,81 @@
+// Condition operators: compiled once per statement, evaluated per request.
+//
+//   absl::StatusOr<CompiledCondition> c = CompileCondition(condition);  // build errors here
+//   bool holds = ConditionHolds(*c, view, groups);                        // never fails
+//
+// Semantics (IAM-style, written down in docs/policy-language.md):
+//   - a condition lists one or more values; a positive operator holds when the attribute matches
+//     any of them, a negated one (StringNotEquals, NotIpAddress, …) when it matches none;
+//   - a missing attribute, a value that does not parse as the operator's type, or a missing
+//     variable inside a condition value makes the condition not hold, for negated operators too;
+//     only Exists looks at presence;
+//   - without a quantifier the attribute must have exactly one value; ForAnyValue: holds when one
+//     value matches, ForAllValues: when every value does (an empty list: yes; a missing one: no).
+//
+// Thread safety: compiled conditions are immutable.
+#ifndef FLEETPDP_ENGINE_CONDITIONS_H_
+#define FLEETPDP_ENGINE_CONDITIONS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "engine/pattern.h"
+#include "engine/policy.h"
+#include "engine/values.h"
+
+namespace fleetpdp::engine {
+
+enum class OperatorType : uint8_t { kString, kStringIgnoreCase, kStringLike, kNumeric, kDate, kBool,
+                                    kIp, kSemver, kExists };
+enum class Comparison : uint8_t { kEquals, kLessThan, kLessThanEquals, kGreaterThan,
+                                  kGreaterThanEquals };
+
+struct OperatorInfo {
+  std::string_view name;
+  OperatorType type;
+  Comparison comparison;
+  bool negated;
+};
+
+// Every operator, in documentation order.
+absl::Span<const OperatorInfo> AllOperators();
+
+// One part of a StringLike operand: literal text, a wildcard, or a variable whose value is inserted
+// as literal text.
+struct GlobPart {
+  enum Kind : uint8_t { kLiteral, kStar, kQuestion, kVariable };
+  Kind kind = kLiteral;
+  std::string literal;
+  AttributePath variable;
+};
+
+struct CompiledCondition {
+  const OperatorInfo* op = nullptr;
+  Quantifier quantifier = Quantifier::kSingle;
+  AttributePath key;
+  // Operands; which vector is used depends on op->type.
+  std::vector<Template> strings;                        // kString, kStringIgnoreCase
+  std::vector<std::vector<GlobPart>> globs;             // kStringLike
+  std::vector<double> numbers;
+  std::vector<absl::Time> dates;
+  std::vector<IpNetwork> networks;
+  std::vector<Semver> semvers;
+  bool flag = false;                                    // kBool, kExists
+};
+
+// Checks the operator, quantifier, key and every value; the error names what is wrong, e.g.
+// `unknown operator "StringEqual" (did you mean "StringEquals"?)`.
+absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition);
+
+// `groups` is the principal's expanded group set (for principal.groups).
+bool ConditionHolds(const CompiledCondition& condition, const RequestView& view,
+                    absl::Span<const std::string_view> groups);
+
+}  // namespace fleetpdp::engine
+
+#endif  // FLEETPDP_ENGINE_CONDITIONS_H_
