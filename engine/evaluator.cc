@@ -221,7 +221,12 @@ class Evaluator {
         continue;
       }
       std::string_view level = levels_[i];
-      if (level == "#") continue;  // only a '#' pattern contains a '#' filter level
+      if (level == "#") {
+        // Only a '#' pattern level contains a '#' filter level — and, at the root, "+/#": topic
+        // names have at least one level, so there "#" and "+/#" match the same topics.
+        if (at_root && node.plus != RuleIndex::kNone) Take(index_.nodes_[node.plus].hash);
+        continue;
+      }
       if (level == "+") {
         if (node.plus != RuleIndex::kNone) stack_.push_back({node.plus, i + 1});
         continue;
@@ -253,6 +258,7 @@ class Evaluator {
       }
       std::string_view level = levels_[i];
       if (level == "#") {
+        Take(node.terminal);  // '#' also matches the parent level, where these patterns end
         TakeSubtree(n, at_root);
         continue;
       }

@@ -161,33 +161,31 @@ class IndexBuilder {
     index_.statements_.push_back(std::move(c));
     const RuleIndex::CompiledStatement& stored = index_.statements_.back();
 
-    // Every bucket this statement's policy selects through.
-    std::vector<RuleIndex::Bucket*> buckets;
-    const PrincipalSelector& sel = policy.principals;
-    if (sel.any) {
-      buckets.push_back(&index_.any_);
-    } else if (sel.ids.empty() && sel.groups.empty()) {
-      const auto& [key, value] = sel.attributes.front();
-      buckets.push_back(&index_.by_attribute_[key][value]);
-    } else {
-      for (const std::string& id : sel.ids) buckets.push_back(&index_.by_id_[id]);
-      if (index_.by_group_.size() < index_.group_names_.size()) {
-        index_.by_group_.resize(index_.group_names_.size());
-      }
-      for (const std::string& g : sel.groups) {
-        buckets.push_back(&index_.by_group_[index_.group_numbers_.find(g)->second]);
-      }
-    }
-    std::sort(buckets.begin(), buckets.end());
-    buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
-    for (RuleIndex::Bucket* bucket : buckets) {
+    // Insert into every bucket this statement's policy selects through. Buckets are filled one at
+    // a time: a reference into a flat_hash_map does not survive the next insertion.
+    auto add_to = [&](RuleIndex::Bucket& bucket) -> absl::Status {
       for (const std::string& action : stored.actions) {
-        RuleIndex::Trie& trie = TrieFor(*bucket, action);
+        RuleIndex::Trie& trie = TrieFor(bucket, action);
         uint32_t& root = stored.effect == Effect::kAllow ? trie.allow : trie.deny;
         for (const ResourcePattern& pattern : stored.resources) {
           if (absl::Status st = Insert(root, pattern, ref); !st.ok()) return st;
         }
       }
+      return absl::OkStatus();
+    };
+    const PrincipalSelector& sel = policy.principals;
+    if (sel.any) return add_to(index_.any_);
+    if (sel.ids.empty() && sel.groups.empty()) {
+      const auto& [key, value] = sel.attributes.front();
+      return add_to(index_.by_attribute_[key][value]);
+    }
+    for (const std::string& id : sel.ids) {
+      if (absl::Status st = add_to(index_.by_id_[id]); !st.ok()) return st;
+    }
+    index_.by_group_.resize(index_.group_names_.size());
+    for (const std::string& g : sel.groups) {
+      uint32_t number = index_.group_numbers_.find(g)->second;
+      if (absl::Status st = add_to(index_.by_group_[number]); !st.ok()) return st;
     }
     return absl::OkStatus();
   }

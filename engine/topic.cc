@@ -7,14 +7,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
+#include "engine/absl_compat.h"
 
 namespace fleetpdp::engine {
 namespace {
-
-// Debian's Abseil is built with its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW == 0),
-// so absl::StrCat and absl escaping functions do not accept std::string_view directly.
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // Messages quote at most this many bytes of user input, so a 64 KiB topic cannot flood a log line.
 constexpr size_t kMaxQuotedBytes = 64;
@@ -123,6 +119,9 @@ bool FilterMatchesTopic(LevelSpan filter, LevelSpan topic) {
 // and neither filter has reached its '#'. Because levels are matched independently, except for the
 // '$' rule at level 0 and the number of levels, the answer is then decided by the levels from `i`
 // on.
+//
+// Like FilterMatchesTopic, they expect valid filters (REQUIRES); on invalid ones the answer is
+// meaningless but every access stays in bounds.
 //
 // A '#' at level 0 alone matches every topic with a non-'$' first level; zero-level topics do not
 // exist, so "#" and "+/#" match exactly the same topics.

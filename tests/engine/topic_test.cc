@@ -221,7 +221,7 @@ struct MatchCase {
   bool matches;
 };
 
-TEST(FilterMatchesTopicTest, MatchesTheTableOfCases) {
+TEST(FilterMatchesTopicTest, GivesTheExpectedAnswerForEachCase) {
   const std::vector<MatchCase> cases = {
       // Literals.
       {"a/b", "a/b", true},
@@ -330,7 +330,7 @@ struct PairCase {
   bool expected;
 };
 
-TEST(FilterContainsTest, MatchesTheTableOfCases) {
+TEST(FilterContainsTest, GivesTheExpectedAnswerForEachCase) {
   const std::vector<PairCase> cases = {
       // {outer, inner, contains}
       {"a", "a", true},
@@ -402,7 +402,7 @@ TEST(FilterContainsTest, EveryFilterContainsItself) {
 // ---------------------------------------------------------------------------------------------
 // FiltersOverlap
 
-TEST(FiltersOverlapTest, MatchesTheTableOfCases) {
+TEST(FiltersOverlapTest, GivesTheExpectedAnswerForEachCase) {
   const std::vector<PairCase> cases = {
       {"a", "a", true},
       {"a", "b", false},

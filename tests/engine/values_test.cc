@@ -733,9 +733,12 @@ TEST(GlobMatchTest, QuestionMarkMatchesOneUtf8CodePoint) {
 }
 
 TEST(GlobMatchTest, StarNeverStopsInsideAMultiByteCharacter) {
-  // Were the star to advance by bytes, "*??" could match "€" as its last two bytes.
+  // Were the star to advance by bytes, "??" after it could match the trailing bytes of a character.
   ExpectGlobCases({{
       {"*??", "€", false},
+      {"*??b*", "€bz", false},  // a byte-stepping star would match "\x82\xac" + "b"
+      {"*??b*", "😀bz", false},
+      {"*??b*", "a€bz", true},
       {"*???", "😀", false},
       {"*?", "€", true},
       {"*?", "x€", true},
