@@ -136,6 +136,7 @@ class IndexBuilder {
     c.effect = s.effect;
     c.policy = policy_number;
     c.actions = s.actions;
+    c.location = s.location;
     for (const std::string& r : s.resources) {
       absl::StatusOr<ResourcePattern> p = ParseResourcePattern(r);
       if (!p.ok()) {

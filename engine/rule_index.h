@@ -74,6 +74,7 @@ class RuleIndex {
     std::vector<ResourcePattern> resources;
     std::vector<CompiledCondition> conditions;
     bool needs_groups = false;  // a condition reads principal.groups
+    SourceLocation location;    // where the statement is written
   };
 
   const PolicySet& set() const { return set_; }

@@ -282,6 +282,9 @@ std::optional<IpAddress> ParseIpAddress(std::string_view text) {
 
 bool IpNetwork::Contains(const IpAddress& address) const {
   if (address.v6 != base.v6) return false;
+  // The fields are public, so a hand-built network may break what ParseIpNetwork guarantees; an
+  // impossible prefix length matches nothing rather than reading past the address.
+  if (prefix_length < 0 || prefix_length > (base.v6 ? 128 : 32)) return false;
   return PrefixEquals(base.bytes, address.bytes, prefix_length);
 }
 
@@ -377,8 +380,9 @@ bool GlobMatch(absl::Span<const GlobToken> pattern, std::string_view text) {
   // always as good as any later one and earlier stars never need revisiting: each backtrack moves
   // the star's end one character right, bounding the work by O(|pattern| * |text|).
   //
-  // Invariant: `t` is always at a character boundary as CharLength sees it, as long as literals
-  // are well-formed UTF-8 (a literal that is not may match only at such boundaries).
+  // Invariant: `t` and `star_t` are at character boundaries as CharLength sees them, as long as
+  // literals are well-formed UTF-8. A malformed literal still starts only at a boundary but may end
+  // inside a character, after which the rest of that character counts byte by byte.
   size_t p = 0;
   size_t t = 0;
   bool have_star = false;

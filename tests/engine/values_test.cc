@@ -477,6 +477,16 @@ TEST(IpNetworkTest, NeverMatchesAnAddressOfTheOtherFamilyWithTheSameBytes) {
   EXPECT_FALSE(v6->Contains(Ip("10.0.0.1")));
 }
 
+TEST(IpNetworkTest, HandBuiltNetworkWithAnImpossiblePrefixLengthContainsNothing) {
+  IpNetwork v4{V4(10, 0, 0, 0), 33};
+  EXPECT_FALSE(v4.Contains(V4(10, 0, 0, 0)));
+  v4.prefix_length = -1;
+  EXPECT_FALSE(v4.Contains(V4(10, 0, 0, 0)));
+
+  IpNetwork v6{Ip("::"), 129};
+  EXPECT_FALSE(v6.Contains(Ip("::")));
+}
+
 // ---------------------------------------------------------------------------------------------
 // ParseSemver and CompareSemver
 

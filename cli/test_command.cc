@@ -1,0 +1,123 @@
+// `fleetpdp test SRC`: runs a policy source directory's tests (tests/*.yaml, kind: PolicyTest).
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/str_join.h"
+#include "bundles/source_directory.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "engine/policy_tests.h"
+
+namespace fleetpdp::cli {
+namespace {
+
+constexpr char kUsage[] = R"(usage: fleetpdp test SRC [--junit FILE] [--verbose]
+
+Runs the policy unit tests of the source directory SRC (tests/**.yaml, kind: PolicyTest) against
+its policies and entities, and prints one line per failed test (every test with --verbose) and a
+closing line "N passed, N failed".
+
+  SRC             a policy source directory with policies/, and optionally entities/ and tests/
+  --junit FILE    also write the results as JUnit XML to FILE (for CI test reports)
+  --verbose, -v   print every test with its decision and deciding statements
+
+Exit status: 0 when every test passed, 1 when one failed, 2 when SRC cannot be read or compiled.
+)";
+
+std::string XmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+bool WriteJunit(const std::string& path, const std::vector<engine::TestResult>& results,
+                double seconds) {
+  std::ofstream out(path);
+  if (!out) return false;
+  size_t failures = 0;
+  for (const auto& r : results) failures += !r.passed;
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<testsuite name=\"fleetpdp\" tests=\"" << results.size() << "\" failures=\"" << failures
+      << "\" time=\"" << seconds << "\">\n";
+  for (const auto& r : results) {
+    out << "  <testcase classname=\"" << XmlEscape(r.test->suite) << "\" name=\""
+        << XmlEscape(r.test->name) << "\" file=\"" << XmlEscape(r.test->location.file)
+        << "\" line=\"" << r.test->location.line << "\"";
+    if (r.passed) {
+      out << "/>\n";
+    } else {
+      out << ">\n    <failure message=\"" << XmlEscape(r.failure) << "\"/>\n  </testcase>\n";
+    }
+  }
+  out << "</testsuite>\n";
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int RunTestCommand(int argc, char** argv) {
+  Args args(argc, argv);
+  if (args.Help()) {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  std::optional<std::string> junit = args.Take("--junit");
+  bool verbose = args.TakeSwitch("--verbose") || args.TakeSwitch("-v");
+  std::vector<std::string> positional = args.TakePositional();
+  if (absl::Status s = args.Finish(); !s.ok()) {
+    std::cerr << "fleetpdp test: " << s.message() << "\n\n" << kUsage;
+    return kExitUsage;
+  }
+  if (positional.size() != 1) {
+    std::cerr << "fleetpdp test: expected one source directory\n\n" << kUsage;
+    return kExitUsage;
+  }
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<bundles::CompiledSource> source = bundles::CompileSourceDirectory(positional[0]);
+  if (!source.ok()) {
+    std::cerr << "fleetpdp test: " << positional[0] << ": " << source.status().message() << "\n";
+    return kExitUsage;
+  }
+  std::vector<engine::TestResult> results = engine::RunPolicyTests(*source->index, source->tests);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  size_t passed = 0, failed = 0;
+  for (const engine::TestResult& r : results) {
+    const engine::TestCase& t = *r.test;
+    r.passed ? ++passed : ++failed;
+    if (r.passed && !verbose) continue;
+    const engine::Decision& d = r.decision;
+    std::cout << (r.passed ? "PASS " : "FAIL ") << t.suite << ": " << t.name << "\n";
+    std::cout << "     " << t.request.principal.id << " " << t.request.action << " "
+              << t.request.resource << " → " << (d.allowed ? "ALLOW" : "DENY") << " ("
+              << engine::ReasonName(d.reason);
+    if (!d.statements.empty()) {
+      std::cout << ": " << absl::StrJoin(source->index->StatementNames(d), ", ");
+    }
+    std::cout << ")\n";
+    if (!r.passed) {
+      std::cout << "     " << t.location.file << ":" << t.location.line << ": " << r.failure
+                << "\n";
+    }
+  }
+  if (results.empty()) std::cout << "no tests found under " << positional[0] << "/tests\n";
+  std::cout << passed << " passed, " << failed << " failed\n";
+  if (junit && !WriteJunit(*junit, results, seconds)) {
+    std::cerr << "fleetpdp test: cannot write JUnit report to \"" << *junit << "\"\n";
+    return kExitUsage;
+  }
+  return failed == 0 ? kExitOk : kExitFailed;
+}
+
+}  // namespace fleetpdp::cli
