@@ -58,7 +58,7 @@ absl::StatusOr<std::vector<engine::SourceFile>> ReadSourceDirectory(const fs::pa
                                                    ec.message()));
       }
       const fs::directory_entry& entry = *it;
-      fs::path relative = fs::relative(entry.path(), root, ec);
+      fs::path relative = entry.path().lexically_relative(root);
       if (entry.is_symlink(ec)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "\"", relative.string(), "\" is a symbolic link; bundles hold regular files only"));
