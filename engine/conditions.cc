@@ -59,6 +59,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+}  // namespace
+
 std::string UnknownOperatorMessage(std::string_view name) {
   std::string_view best;
   size_t best_distance = 4;  // suggest only close misspellings
@@ -73,6 +75,15 @@ std::string UnknownOperatorMessage(std::string_view name) {
   if (!best.empty()) absl::StrAppend(&message, " (did you mean \"", Absl(best), "\"?)");
   return message;
 }
+
+const OperatorInfo* FindOperator(std::string_view name) {
+  for (const OperatorInfo& op : kOperators) {
+    if (op.name == name) return &op;
+  }
+  return nullptr;
+}
+
+namespace {
 
 // Splits a StringLike literal into parts: '*' and '?' become wildcards.
 void AppendGlobParts(std::string_view literal, std::vector<GlobPart>& out) {
@@ -236,9 +247,7 @@ absl::Span<const OperatorInfo> AllOperators() { return kOperators; }
 absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition) {
   CompiledCondition c;
   c.quantifier = condition.quantifier;
-  for (const OperatorInfo& op : kOperators) {
-    if (op.name == condition.op) c.op = &op;
-  }
+  c.op = FindOperator(condition.op);
   if (c.op == nullptr) return absl::InvalidArgumentError(UnknownOperatorMessage(condition.op));
 
   absl::StatusOr<AttributePath> key = ParseAttributePath(condition.key, /*for_variable=*/false);

@@ -45,6 +45,12 @@ struct OperatorInfo {
 // Every operator, in documentation order.
 absl::Span<const OperatorInfo> AllOperators();
 
+// The operator named `name` (without a ForAnyValue:/ForAllValues: qualifier), or null.
+const OperatorInfo* FindOperator(std::string_view name);
+
+// `unknown operator "StringEqual" (did you mean "StringEquals"?)`.
+std::string UnknownOperatorMessage(std::string_view name);
+
 // One part of a StringLike operand: literal text, a wildcard, or a variable whose value is inserted
 // as literal text.
 struct GlobPart {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "engine/absl_compat.h"
 #include "engine/conditions.h"
 #include "engine/pattern.h"
 #include "engine/validate.h"
@@ -114,6 +115,9 @@ class DocumentParser {
     if (!value.IsScalar()) {
       Error(value, absl::StrCat(Quote(key), " must be a string"));
       return "";
+    }
+    if (required && value.Scalar().empty()) {
+      Error(value, absl::StrCat(Quote(key), " must not be empty"));
     }
     return value.Scalar();
   }
@@ -276,6 +280,12 @@ class DocumentParser {
     if (star != absl::string_view::npos && star != action.size() - 1) return false;
     absl::string_view body = action.substr(0, star == absl::string_view::npos ? action.size() : star);
     if (body.empty()) return false;
+    // "namespace:name": a colon that is neither first nor last (a trailing '*' may follow it).
+    size_t colon = body.find(':');
+    if (colon == 0 || colon == absl::string_view::npos ||
+        (colon == body.size() - 1 && star == absl::string_view::npos)) {
+      return false;
+    }
     for (char c : body) {
       bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                 c == '-' || c == '_' || c == '.' || c == ':';
@@ -319,7 +329,13 @@ class DocumentParser {
       if (!conditions.IsMap()) {
         Error(conditions, "conditions must be a mapping of operators to { attribute: values }");
       } else {
+        absl::flat_hash_set<std::string> operators;
         for (auto it = conditions.begin(); it != conditions.end(); ++it) {
+          if (it->first.IsScalar() && !operators.insert(it->first.Scalar()).second) {
+            Error(it->first, absl::StrCat("duplicate key ", Quote(it->first.Scalar()),
+                                          " in conditions (list several values instead)"));
+            continue;
+          }
           ParseOperator(it->first, it->second, s.conditions);
         }
       }
@@ -349,6 +365,16 @@ class DocumentParser {
             absl::StrCat("operator ", Quote(key.Scalar()), " must map attribute paths to values"));
       return;
     }
+    const OperatorInfo* op = FindOperator(Std(name));
+    if (op == nullptr) {
+      Error(key, UnknownOperatorMessage(Std(name)));
+      return;
+    }
+    if (op->type == OperatorType::kExists && quantifier != Quantifier::kSingle) {
+      Error(key, "Exists takes no ForAnyValue:/ForAllValues: qualifier");
+      return;
+    }
+    absl::flat_hash_set<std::string> paths;
     for (auto it = body.begin(); it != body.end(); ++it) {
       Condition c;
       c.quantifier = quantifier;
@@ -359,6 +385,22 @@ class DocumentParser {
         continue;
       }
       c.key = it->first.Scalar();
+      if (!paths.insert(c.key).second) {
+        Error(it->first, absl::StrCat("duplicate key ", Quote(c.key), " in ", Quote(key.Scalar()),
+                                      " (list several values instead)"));
+        continue;
+      }
+      absl::StatusOr<AttributePath> path = ParseAttributePath(c.key, /*for_variable=*/false);
+      if (!path.ok()) {
+        Error(it->first, std::string(path.status().message()));
+        continue;
+      }
+      if (path->root == AttributePath::kPrincipalGroups && quantifier == Quantifier::kSingle &&
+          op->type != OperatorType::kExists) {
+        Error(key, "principal.groups is a list: qualify the operator with ForAnyValue: or "
+                   "ForAllValues:");
+        continue;
+      }
       const YAML::Node& values = it->second;
       if (values.IsScalar()) {
         c.values.push_back(values.Scalar());
@@ -375,13 +417,10 @@ class DocumentParser {
               absl::StrCat("condition on ", Quote(c.key), " needs a value or a list of values"));
         continue;
       }
+      // What remains is about the values (or the path's kind, e.g. principal.groups needing a
+      // qualifier): report it at the attribute path.
       absl::StatusOr<CompiledCondition> compiled = CompileCondition(c);
-      if (!compiled.ok()) {
-        // Point at the operator for operator problems, at the key otherwise.
-        bool op_problem = absl::StrContains(compiled.status().message(), "operator") ||
-                          absl::StrContains(compiled.status().message(), "qualif");
-        Error(op_problem ? key : it->first, std::string(compiled.status().message()));
-      }
+      if (!compiled.ok()) Error(it->first, std::string(compiled.status().message()));
       out.push_back(std::move(c));
     }
   }
@@ -390,6 +429,13 @@ class DocumentParser {
     if (!CheckMap(doc, "an Entities document",
                   {"apiVersion", "kind", "metadata", "groups", "devices", "services", "users"})) {
       return;
+    }
+    if (YAML::Node metadata = doc["metadata"]; metadata.IsDefined()) {
+      if (CheckMap(metadata, "metadata", {"name", "description", "labels"})) {
+        if (YAML::Node name = metadata["name"]; name.IsDefined() && !name.IsScalar()) {
+          Error(name, "\"name\" must be a string");
+        }
+      }
     }
     if (YAML::Node groups = doc["groups"]; groups.IsDefined() && !groups.IsNull()) {
       if (!groups.IsSequence()) {
@@ -509,8 +555,10 @@ void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& rep
     report.AddError(SourceLocation{file.path, 0, 0}, "file holds no document");
     return;
   }
+  bool any = false;
   for (const YAML::Node& doc : documents) {
     if (doc.IsNull()) continue;  // an empty document between "---" separators
+    any = true;
     try {
       DocumentParser(file, out, report).Parse(doc);
     } catch (const std::exception& e) {
@@ -520,6 +568,7 @@ void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& rep
                       absl::StrCat("malformed document: ", e.what()));
     }
   }
+  if (!any) report.AddError(SourceLocation{file.path, 0, 0}, "file holds no document");
 }
 
 ValidationReport ParseSources(absl::Span<const SourceFile> files, ParsedSources& out) {

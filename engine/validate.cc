@@ -16,6 +16,7 @@ void CheckGroups(const PolicySet& set, ValidationReport& report) {
   absl::flat_hash_map<std::string_view, size_t> index;
   for (size_t i = 0; i < set.groups.size(); ++i) {
     const Group& g = set.groups[i];
+    if (g.id.empty()) continue;  // reported by the parser
     auto [it, inserted] = index.emplace(g.id, i);
     if (!inserted) {
       const SourceLocation& first = set.groups[it->second].location;

@@ -10,12 +10,12 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
-#include <iterator>
 #include <limits>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "engine/absl_compat.h"
 
 namespace fleetpdp::engine {
 namespace {
@@ -139,7 +139,7 @@ bool PrefixEquals(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16
   }
   const int rest = bits % 8;
   if (rest == 0) return true;
-  const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  const auto mask = static_cast<uint8_t>(0xff << (8 - rest));
   return (a[whole_bytes] & mask) == (b[whole_bytes] & mask);
 }
 
@@ -217,9 +217,8 @@ size_t CharLength(std::string_view text, size_t pos) {
   size_t length = 0;
   unsigned char second_min = 0x80;
   unsigned char second_max = 0xBF;
-  if (lead < 0x80) {
-    return 1;
-  } else if (lead >= 0xC2 && lead <= 0xDF) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) {
     length = 2;
   } else if (lead >= 0xE0 && lead <= 0xEF) {
     length = 3;
@@ -267,9 +266,7 @@ std::optional<absl::Time> ParseDate(std::string_view text) {
   if (!HasRfc3339Shape(text)) return std::nullopt;
   absl::Time time;
   std::string error;
-  // Debian's Abseil has its own string_view type, not std::string_view.
-  const absl::string_view input(text.data(), text.size());
-  if (!absl::ParseTime(absl::RFC3339_full, input, &time, &error)) return std::nullopt;
+  if (!absl::ParseTime(absl::RFC3339_full, Absl(text), &time, &error)) return std::nullopt;
   return time;
 }
 
@@ -347,12 +344,12 @@ std::optional<Semver> ParseSemver(std::string_view text) {
   }
 
   uint64_t* const parts[] = {&version.major, &version.minor, &version.patch};
-  for (size_t i = 0; i < std::size(parts); ++i) {
+  for (uint64_t* const part : parts) {
     const size_t dot = text.find('.');
-    std::optional<uint64_t> part =
+    std::optional<uint64_t> value =
         ParseCanonicalUint(text.substr(0, dot), std::numeric_limits<uint64_t>::max());
-    if (!part) return std::nullopt;
-    *parts[i] = *part;
+    if (!value) return std::nullopt;
+    *part = *value;
     if (dot == std::string_view::npos) return version;  // omitted MINOR/PATCH stay 0
     text.remove_prefix(dot + 1);
   }

@@ -3,6 +3,7 @@
 // Allowed() also checks that the rule index and the reference evaluator agree.
 #include "engine/conditions.h"
 
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,8 +22,9 @@ using ::fleetpdp::engine::testing::AddAttribute;
 using ::fleetpdp::engine::testing::Allowed;
 using ::fleetpdp::engine::testing::CompileOrDie;
 using ::fleetpdp::engine::testing::CompileYaml;
+using ::fleetpdp::engine::testing::DecideBoth;
 using ::fleetpdp::engine::testing::MakeRequest;
-using ::fleetpdp::engine::testing::Summary;
+using ::testing::ElementsAre;
 
 // A policy with one allow statement for mqtt:publish on devices/+/telemetry whose conditions are
 // `conditions`: one or more lines such as `StringEquals: { context.v: "eu" }`.
@@ -44,7 +46,8 @@ spec:
   while (start < conditions.size()) {
     size_t end = conditions.find('\n', start);
     if (end == std::string_view::npos) end = conditions.size();
-    if (end > start) policy.append("        ").append(conditions.substr(start, end - start)) += '\n';
+    if (end > start)
+      policy.append("        ").append(conditions.substr(start, end - start)) += '\n';
     start = end + 1;
   }
   return policy;
@@ -269,7 +272,8 @@ TEST(ConditionQuantifierTest, ForAllValuesHoldsOnAnEmptyListButNotOnAMissingOne)
 }
 
 TEST(ConditionQuantifierTest, ForAllValuesWithANegatedOperatorExcludesEveryValue) {
-  const std::string condition = R"(ForAllValues:StringNotEquals: { context.tags: [revoked, debug] })";
+  const std::string condition =
+      R"(ForAllValues:StringNotEquals: { context.tags: [revoked, debug] })";
   EXPECT_TRUE(Holds(condition, PublishWithTags({{"beta", "signed"}})));
   EXPECT_FALSE(Holds(condition, PublishWithTags({{"beta", "debug"}})));
 }
@@ -297,7 +301,8 @@ TEST(ConditionQuantifierTest, NoQualifierHoldsOnAOneElementList) {
 }
 
 TEST(ConditionQuantifierTest, ForAnyValueOnAListFromTheBundleEntity) {
-  const std::string condition = R"(ForAnyValue:StringEquals: { principal.attributes.tags: signed })";
+  const std::string condition =
+      R"(ForAnyValue:StringEquals: { principal.attributes.tags: signed })";
   Request ota = MakeRequest("ota", "mqtt:publish", "devices/ota/telemetry");
   EXPECT_TRUE(HoldsWithEntities(condition, ota));
   EXPECT_FALSE(HoldsWithEntities(condition, Publish("cam-1")));
@@ -328,7 +333,8 @@ TEST(ConditionGroupsTest, ForAnyValueSeesRequestGroupsTheBundleDoesNotDeclare) {
 }
 
 TEST(ConditionGroupsTest, ForAllValuesStringNotEqualsExcludesAGroup) {
-  const std::string condition = R"(ForAllValues:StringNotEquals: { principal.groups: quarantined })";
+  const std::string condition =
+      R"(ForAllValues:StringNotEquals: { principal.groups: quarantined })";
   EXPECT_TRUE(HoldsWithEntities(condition, Publish("cam-1")));
   EXPECT_FALSE(HoldsWithEntities(condition, Publish("cam-2")));
 }
@@ -388,10 +394,10 @@ TEST(ConditionIpTest, Ipv4MappedIpv6AddressIsAnIpv4Address) {
 }
 
 TEST(ConditionIpTest, SingleAddressIsAFullLengthBlock) {
-  EXPECT_TRUE(Holds(R"(IpAddress: { context.source_ip: "192.168.1.10" })",
-                    PublishFrom("192.168.1.10")));
-  EXPECT_FALSE(Holds(R"(IpAddress: { context.source_ip: "192.168.1.10" })",
-                     PublishFrom("192.168.1.11")));
+  EXPECT_TRUE(
+      Holds(R"(IpAddress: { context.source_ip: "192.168.1.10" })", PublishFrom("192.168.1.10")));
+  EXPECT_FALSE(
+      Holds(R"(IpAddress: { context.source_ip: "192.168.1.10" })", PublishFrom("192.168.1.11")));
   EXPECT_TRUE(Holds(R"(IpAddress: { context.source_ip: "::1" })", PublishFrom("::1")));
 }
 
@@ -513,7 +519,8 @@ TEST(ConditionVariableTest, MissingVariableMakesTheConditionNotHoldEvenWhenNegat
   Request without_site = PublishWithHost("cam", "eu.example.com");
   Request with_site = without_site;
   AddAttribute(with_site.principal.attributes, "site", "us");
-  const std::string negated = R"(StringNotEquals: { context.host: "${principal.attributes.site}.example.com" })";
+  const std::string negated =
+      R"(StringNotEquals: { context.host: "${principal.attributes.site}.example.com" })";
   EXPECT_TRUE(Holds(negated, with_site));
   EXPECT_FALSE(Holds(negated, without_site));
   const std::string like = R"(StringNotLike: { context.host: "${principal.attributes.site}*" })";
@@ -554,8 +561,8 @@ TEST(ConditionAttributesTest, BundleEntityTypeWinsOverTheRequest) {
 TEST(ConditionAttributesTest, BundleEntityAttributeFeedsASemverCondition) {
   Request request = Publish("cam-1");
   AddAttribute(request.principal.attributes, "firmware", "9.0.0");
-  EXPECT_TRUE(HoldsWithEntities(R"(SemverBelow: { principal.attributes.firmware: "3.0.0" })",
-                                request));
+  EXPECT_TRUE(
+      HoldsWithEntities(R"(SemverBelow: { principal.attributes.firmware: "3.0.0" })", request));
 }
 
 TEST(ConditionAttributesTest, ActionAndResourceCanBeConditionKeys) {
@@ -621,9 +628,15 @@ spec:
         NotIpAddress: { context.source_ip: ["10.0.0.0/8", "fd00::/8"] }
 )");
   ASSERT_NE(index, nullptr);
-  EXPECT_EQ(Summary(*index, PublishFrom("10.1.1.1")), "ALLOW p/telemetry");
-  EXPECT_EQ(Summary(*index, PublishFrom("fd12::1")), "ALLOW p/telemetry");
-  EXPECT_EQ(Summary(*index, PublishFrom("198.51.100.7")), "DENY(EXPLICIT_DENY) p/outside-network");
+  for (std::string_view inside : {"10.1.1.1", "fd12::1"}) {
+    SCOPED_TRACE(inside);
+    Decision d = DecideBoth(*index, PublishFrom(inside));
+    EXPECT_EQ(d.reason, Reason::kAllowed);
+    EXPECT_THAT(index->StatementNames(d), ElementsAre("p/telemetry"));
+  }
+  Decision outside = DecideBoth(*index, PublishFrom("198.51.100.7"));
+  EXPECT_EQ(outside.reason, Reason::kExplicitDeny);
+  EXPECT_THAT(index->StatementNames(outside), ElementsAre("p/outside-network"));
 }
 
 }  // namespace

@@ -111,9 +111,7 @@ TEST(ParserTest, FileWithOnlyCommentsIsReported) {
   EXPECT_EQ(ProblemsIn("# nothing here yet\n"), "p.yaml: file holds no document");
 }
 
-// Reveals bug: engine/parser.cc ParseFile skips every null document ("an empty document between
-// \"---\" separators") and only reports "file holds no document" when yaml-cpp returns no document
-// at all, so a file holding nothing but "---" is accepted silently while an empty file is not.
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, FileWithOnlyADocumentSeparatorIsReported) {
   EXPECT_THAT(ProblemsIn("---\n"), HasSubstr("p.yaml: file holds no document"));
 }
@@ -139,9 +137,7 @@ kind: Polcy
             "p.yaml:2:7: unknown kind \"Polcy\" (expected Policy, Entities or PolicyTest)");
 }
 
-// Reveals bug: engine/parser.cc DocumentParser::Parse only complains about a kind or apiVersion
-// that is non-empty; `kind: ""` (and `apiVersion: ""`) is neither "missing" nor "unknown", so the
-// whole document is skipped without any problem reported.
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, EmptyKindIsReported) {
   const std::string yaml = R"(apiVersion: fleetpdp/v1
 kind: ""
@@ -153,8 +149,9 @@ metadata:
 
 TEST(ParserTest, MissingKindAndApiVersionAreReported) {
   const std::string yaml = "metadata: { name: cams }\n";
-  EXPECT_THAT(ProblemsIn(yaml), AllOf(HasSubstr("p.yaml:1:1: missing required key \"kind\""),
-                                      HasSubstr("p.yaml:1:1: missing required key \"apiVersion\"")));
+  EXPECT_THAT(ProblemsIn(yaml),
+              AllOf(HasSubstr("p.yaml:1:1: missing required key \"kind\""),
+                    HasSubstr("p.yaml:1:1: missing required key \"apiVersion\"")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -233,6 +230,29 @@ device: []
 )";
   EXPECT_THAT(ProblemsIn(yaml), HasSubstr("p.yaml:3:1: unknown key \"device\" in an Entities "
                                           "document"));
+}
+
+TEST(ParserTest, UnknownKeyInPolicyTestMetadataIsReported) {
+  const std::string yaml = R"(apiVersion: fleetpdp/v1
+kind: PolicyTest
+metadata: { name: cams, owner: team-a }
+cases:
+  - { name: c1, principal: cam-1, action: mqtt:publish, resource: a, expect: deny }
+)";
+  EXPECT_THAT(ProblemsIn(yaml), HasSubstr("p.yaml:3:25: unknown key \"owner\" in metadata "
+                                          "(expected one of: name, description)"));
+}
+
+// Regression: found by this test and fixed in the parser/validator.
+TEST(ParserTest, UnknownKeyInEntitiesMetadataIsReported) {
+  const std::string yaml = R"(apiVersion: fleetpdp/v1
+kind: Entities
+metadata:
+  nmae: fleet
+groups:
+  - { id: sensors }
+)";
+  EXPECT_THAT(ProblemsIn(yaml), HasSubstr("p.yaml:4:3: unknown key \"nmae\" in metadata"));
 }
 
 TEST(ParserTest, UnknownKeyInEntityIsReported) {
@@ -327,9 +347,7 @@ devices:
   EXPECT_EQ(ProblemsIn(yaml), "p.yaml:4:44: duplicate key \"region\" in attributes");
 }
 
-// Reveals bug: engine/parser.cc ParseStatement iterates `conditions` without the duplicate-key
-// check CheckMap applies to every other mapping, so a repeated operator key is accepted silently
-// (both entries are kept) instead of being reported like a duplicate key anywhere else.
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, DuplicateOperatorKeyInConditionsIsReported) {
   const std::string yaml = WithStatements(R"(
     - id: s1
@@ -343,8 +361,7 @@ TEST(ParserTest, DuplicateOperatorKeyInConditionsIsReported) {
   EXPECT_THAT(ProblemsIn(yaml), HasSubstr("p.yaml:14:9: duplicate key \"StringEquals\""));
 }
 
-// Reveals bug: engine/parser.cc ParseOperator does not check the attribute paths of one operator
-// for duplicates either; `{ context.tier: free, context.tier: trial }` is accepted silently.
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, DuplicateAttributePathInOneOperatorIsReported) {
   const std::string yaml = WithStatements(R"(
     - id: s1
@@ -373,8 +390,7 @@ spec:
   EXPECT_EQ(ProblemsIn(yaml), "p.yaml:4:3: missing required key \"name\"");
 }
 
-// Reveals bug: same cause as EmptyEffectIsReported: `name: ""` is accepted, CheckId skips it and
-// validate.cc skips empty names when it looks for duplicates; statements compile as "/s1".
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, EmptyMetadataNameIsReported) {
   const std::string yaml = R"(apiVersion: fleetpdp/v1
 kind: Policy
@@ -515,10 +531,7 @@ TEST(ParserTest, BadEffectIsReported) {
   EXPECT_EQ(ProblemsIn(yaml), "p.yaml:9:15: effect must be \"allow\" or \"deny\", not \"permit\"");
 }
 
-// Reveals bug: engine/parser.cc Scalar() returns "" both for a missing key (after reporting it)
-// and for an explicit empty string (without reporting anything), and ParseStatement only reports
-// a bad effect when `!effect.empty()`. So `effect: ""` is accepted silently and the statement
-// keeps the default Effect::kAllow: this policy ALLOWs mqtt:publish on devices/# (fail-open).
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, EmptyEffectIsReported) {
   const std::string yaml = WithStatements(R"(
     - id: s1
@@ -529,9 +542,7 @@ TEST(ParserTest, EmptyEffectIsReported) {
   EXPECT_THAT(ProblemsIn(yaml), AllOf(HasSubstr("p.yaml:9:15: "), HasSubstr("effect")));
 }
 
-// Reveals bug: same cause as EmptyEffectIsReported. `id: ""` is neither reported as missing nor
-// rejected by CheckId (which skips empty ids), and validate.cc skips empty statement ids when it
-// looks for duplicates; the statement compiles as "cams/".
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, EmptyStatementIdIsReported) {
   const std::string yaml = WithStatements(R"(
     - id: ""
@@ -549,8 +560,9 @@ TEST(ParserTest, StatementIdWithSpacesIsReported) {
       actions: [mqtt:publish]
       resources: ["devices/#"]
 )");
-  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:8:11: statement id \"own telemetry\" may only contain "
-                              "letters, digits, '-', '_' and '.'");
+  EXPECT_EQ(ProblemsIn(yaml),
+            "p.yaml:8:11: statement id \"own telemetry\" may only contain "
+            "letters, digits, '-', '_' and '.'");
 }
 
 TEST(ParserTest, ActionWithStarInTheMiddleIsReported) {
@@ -560,8 +572,9 @@ TEST(ParserTest, ActionWithStarInTheMiddleIsReported) {
       actions: [mqtt:publish, "mqtt:*:x"]
       resources: ["devices/#"]
 )");
-  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:10:31: invalid action \"mqtt:*:x\" (expected "
-                              "\"namespace:name\", optionally ending in \"*\")");
+  EXPECT_EQ(ProblemsIn(yaml),
+            "p.yaml:10:31: invalid action \"mqtt:*:x\" (expected "
+            "\"namespace:name\", optionally ending in \"*\")");
 }
 
 TEST(ParserTest, ActionWithLeadingStarIsReported) {
@@ -571,14 +584,12 @@ TEST(ParserTest, ActionWithLeadingStarIsReported) {
       actions: ["*mqtt"]
       resources: ["devices/#"]
 )");
-  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:10:17: invalid action \"*mqtt\" (expected "
-                              "\"namespace:name\", optionally ending in \"*\")");
+  EXPECT_EQ(ProblemsIn(yaml),
+            "p.yaml:10:17: invalid action \"*mqtt\" (expected "
+            "\"namespace:name\", optionally ending in \"*\")");
 }
 
-// Reveals bug: engine/parser.cc IsValidAction accepts any run of [A-Za-z0-9-_.:], so an action
-// without a namespace ("publish") passes although the message for invalid actions promises
-// "namespace:name" and DESIGN.md §2 calls actions namespaced. Such a statement can never match an
-// MQTT request and is silently dead.
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, ActionWithoutNamespaceIsReported) {
   const std::string yaml = WithStatements(R"(
     - id: s1
@@ -596,8 +607,7 @@ TEST(ParserTest, HashThatIsNotTheLastLevelIsReported) {
       actions: [mqtt:publish]
       resources: ["devices/#", "a/#/b"]
 )");
-  EXPECT_EQ(ProblemsIn(yaml),
-            "p.yaml:11:32: topic filter \"a/#/b\": \"#\" must be the last level");
+  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:11:32: topic filter \"a/#/b\": \"#\" must be the last level");
 }
 
 TEST(ParserTest, PlusInsideALevelIsReported) {
@@ -629,8 +639,7 @@ TEST(ParserTest, UnterminatedVariableInResourceIsReported) {
       actions: [mqtt:publish]
       resources: ["devices/${principal.id"]
 )");
-  EXPECT_EQ(ProblemsIn(yaml),
-            "p.yaml:11:19: variable in \"${principal.id\" has no closing \"}\"");
+  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:11:19: variable in \"${principal.id\" has no closing \"}\"");
 }
 
 TEST(ParserTest, GroupsVariableInResourceIsReported) {
@@ -738,11 +747,7 @@ TEST(ParserTest, BadNumberIsReported) {
   EXPECT_EQ(ProblemsIn(yaml), "p.yaml:13:28: NumericLessThan: \"ten\" is not a number");
 }
 
-// Reveals bug: engine/parser.cc ParseOperator decides whether a CompileCondition error is about
-// the operator (reported at the operator key) or about the rest (reported at the attribute path)
-// by searching the message for "operator" or "qualif" — and the message quotes the user's value.
-// A bad number spelled "operator" is therefore reported at 13:9 (the operator) instead of 13:28
-// (the attribute path) where "ten" is reported.
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ParserTest, BadNumberIsReportedAtTheAttributePathWhateverItsText) {
   const std::string yaml = WithStatements(R"(
     - id: s1
@@ -815,8 +820,7 @@ TEST(ParserTest, ExistsWithAQualifierIsReported) {
       conditions:
         ForAnyValue:Exists: { context.tags: "true" }
 )");
-  EXPECT_EQ(ProblemsIn(yaml),
-            "p.yaml:13:9: Exists takes no ForAnyValue:/ForAllValues: qualifier");
+  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:13:9: Exists takes no ForAnyValue:/ForAllValues: qualifier");
 }
 
 TEST(ParserTest, PrincipalGroupsWithoutAQualifierIsReported) {
@@ -828,8 +832,9 @@ TEST(ParserTest, PrincipalGroupsWithoutAQualifierIsReported) {
       conditions:
         StringEquals: { principal.groups: cameras }
 )");
-  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:13:9: principal.groups is a list: qualify the operator "
-                              "with ForAnyValue: or ForAllValues:");
+  EXPECT_EQ(ProblemsIn(yaml),
+            "p.yaml:13:9: principal.groups is a list: qualify the operator "
+            "with ForAnyValue: or ForAllValues:");
 }
 
 TEST(ParserTest, VariableInANonStringOperatorIsReported) {
@@ -973,9 +978,7 @@ groups:
             "p.yaml:6:5: duplicate group id \"cameras\" (first defined at p.yaml:4)");
 }
 
-// Reveals bug: engine/validate.cc CheckGroups does not skip groups whose id is empty (CheckEntities
-// and CheckPolicies do), so two groups that both lack an id get a second, misleading problem:
-// `p.yaml:5:5: duplicate group id "" (first defined at p.yaml:4)`.
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ValidateTest, GroupsWithoutIdsAreReportedOnlyAsMissingIds) {
   const std::string yaml = R"(apiVersion: fleetpdp/v1
 kind: Entities
@@ -988,8 +991,7 @@ groups:
             "p.yaml:5:5: missing required key \"id\"");
 }
 
-// Reveals bug: engine/validate.cc CheckEntities skips empty entity ids as "reported by the
-// parser", but the parser reports only a missing id key, not `id: ""`: nothing is reported.
+// Regression: found by this test and fixed in the parser/validator.
 TEST(ValidateTest, EmptyEntityIdIsReported) {
   const std::string yaml = R"(apiVersion: fleetpdp/v1
 kind: Entities
@@ -1019,8 +1021,9 @@ groups:
 devices:
   - { id: cam-1, groups: [cameras, camreas] }
 )";
-  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:6:5: entity \"cam-1\" names unknown group \"camreas\" "
-                              "(declare it under groups:)");
+  EXPECT_EQ(ProblemsIn(yaml),
+            "p.yaml:6:5: entity \"cam-1\" names unknown group \"camreas\" "
+            "(declare it under groups:)");
 }
 
 TEST(ValidateTest, GroupWithAnUnknownParentIsReported) {
@@ -1095,8 +1098,9 @@ cases:
     expect: deny
     reason: DENIED
 )";
-  EXPECT_EQ(ProblemsIn(yaml), "p.yaml:9:13: reason must be ALLOWED, EXPLICIT_DENY or "
-                              "DEFAULT_DENY, not \"DENIED\"");
+  EXPECT_EQ(ProblemsIn(yaml),
+            "p.yaml:9:13: reason must be ALLOWED, EXPLICIT_DENY or "
+            "DEFAULT_DENY, not \"DENIED\"");
 }
 
 TEST(ParserTest, PolicyTestWithoutCasesIsReported) {

@@ -1,5 +1,6 @@
 #include "engine/values.h"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -7,13 +8,15 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/str_format.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -29,9 +32,13 @@ void PrintTo(const IpAddress& address, std::ostream* os) {
 
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Optional;
+
+// Shows bytes that would garble a test log (NUL, invalid UTF-8) as escapes.
+std::string Quoted(std::string_view text) {
+  return "\"" + absl::CHexEscape(absl::string_view(text.data(), text.size())) + "\"";
+}
 
 // Spells out strings with embedded NULs, which a string literal would cut short.
 std::string WithNul(std::string_view before, std::string_view after) {
@@ -94,7 +101,7 @@ TEST(ParseNumberTest, RejectsEmptySpacedHexNonFiniteAndTrailingGarbage) {
       WithNul("1", "2"),
   };
   for (const std::string& text : kCases) {
-    SCOPED_TRACE(absl::StrFormat("%q", text));
+    SCOPED_TRACE(Quoted(text));
     EXPECT_EQ(ParseNumber(text), std::nullopt);
   }
 }
@@ -126,7 +133,7 @@ TEST(ParseBoolTest, RejectsEverySpellingOtherThanTrueOrFalse) {
       "truee", "fals", "\"true\"", "ｔrue", WithNul("true", ""),
   };
   for (const std::string& text : kCases) {
-    SCOPED_TRACE(absl::StrFormat("%q", text));
+    SCOPED_TRACE(Quoted(text));
     EXPECT_EQ(ParseBool(text), std::nullopt);
   }
 }
@@ -200,7 +207,7 @@ TEST(ParseDateTest, RejectsGarbageAndSpellingsOutsideRfc3339) {
       WithNul("2026-01-31T12:00:00Z", ""),
   };
   for (const std::string& text : kCases) {
-    SCOPED_TRACE(absl::StrFormat("%q", text));
+    SCOPED_TRACE(Quoted(text));
     EXPECT_EQ(ParseDate(text), std::nullopt);
   }
 }
@@ -236,7 +243,7 @@ TEST(ParseIpAddressTest, RejectsMalformedIpv4) {
       "a.b.c.d",    "1.2.3.4%eth0", "1",         "16909060",  "1.2.3.4.",  WithNul("1.2.3.4", ""),
   };
   for (const std::string& text : kCases) {
-    SCOPED_TRACE(absl::StrFormat("%q", text));
+    SCOPED_TRACE(Quoted(text));
     EXPECT_EQ(ParseIpAddress(text), std::nullopt);
   }
 }
@@ -293,7 +300,7 @@ TEST(ParseIpAddressTest, RejectsZoneIdsBracketsAndMalformedIpv6) {
       "0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000",
   };
   for (const std::string& text : kCases) {
-    SCOPED_TRACE(absl::StrFormat("%q", text));
+    SCOPED_TRACE(Quoted(text));
     EXPECT_EQ(ParseIpAddress(text), std::nullopt);
   }
 }
@@ -379,7 +386,7 @@ TEST(ParseIpNetworkTest, RejectsPrefixLengthsOutOfRangeOrMisspelled) {
       WithNul("10.0.0.0/8", ""),
   };
   for (const std::string& text : kCases) {
-    SCOPED_TRACE(absl::StrFormat("%q", text));
+    SCOPED_TRACE(Quoted(text));
     EXPECT_FALSE(ParseIpNetwork(text).has_value());
   }
 }
@@ -664,7 +671,7 @@ struct GlobCase {
 void ExpectGlobCases(absl::Span<const GlobCase> cases) {
   for (const GlobCase& c : cases) {
     EXPECT_EQ(GlobMatch(Glob(c.pattern), c.text), c.want)
-        << absl::StrFormat("pattern %q text %q", c.pattern, c.text);
+        << "pattern " << Quoted(c.pattern) << " text " << Quoted(c.text);
   }
 }
 
@@ -936,7 +943,7 @@ TEST(GlobMatchTest, AgreesWithAReferenceMatcherOnRandomInputs) {
     ReferenceGlob reference(pattern, chars);
     const bool want = reference.Matches();
     const std::string text = absl::StrJoin(chars, "");
-    ASSERT_EQ(GlobMatch(pattern, text), want) << absl::StrFormat("round %d text %q", round, text);
+    ASSERT_EQ(GlobMatch(pattern, text), want) << "round " << round << " text " << Quoted(text);
     matches += want;
   }
   // Guard against a generator that only ever produces one answer.
