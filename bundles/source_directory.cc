@@ -35,9 +35,9 @@ absl::Status ReadFile(const fs::path& path, std::string& out) {
 absl::StatusOr<std::vector<engine::SourceFile>> ReadSourceDirectory(const fs::path& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat("\"", root.string(), "\" is not a directory (expected a policy source "
-                                          "directory with policies/, entities/ and tests/)"));
+    return absl::NotFoundError(absl::StrCat("\"", root.string(),
+                                            "\" is not a directory (expected a policy source "
+                                            "directory with policies/, entities/ and tests/)"));
   }
   if (!fs::is_directory(root / "policies", ec)) {
     return absl::InvalidArgumentError(
@@ -49,13 +49,13 @@ absl::StatusOr<std::vector<engine::SourceFile>> ReadSourceDirectory(const fs::pa
     if (!fs::exists(base, ec)) continue;
     fs::recursive_directory_iterator it(base, ec), end;
     if (ec) {
-      return absl::UnavailableError(absl::StrCat("cannot list \"", base.string(), "\": ",
-                                                 ec.message()));
+      return absl::UnavailableError(
+          absl::StrCat("cannot list \"", base.string(), "\": ", ec.message()));
     }
     for (; it != end; it.increment(ec)) {
       if (ec) {
-        return absl::UnavailableError(absl::StrCat("cannot list \"", base.string(), "\": ",
-                                                   ec.message()));
+        return absl::UnavailableError(
+            absl::StrCat("cannot list \"", base.string(), "\": ", ec.message()));
       }
       const fs::directory_entry& entry = *it;
       fs::path relative = entry.path().lexically_relative(root);
@@ -70,8 +70,9 @@ absl::StatusOr<std::vector<engine::SourceFile>> ReadSourceDirectory(const fs::pa
       files.push_back(std::move(file));
     }
   }
-  std::sort(files.begin(), files.end(),
-            [](const engine::SourceFile& a, const engine::SourceFile& b) { return a.path < b.path; });
+  std::sort(
+      files.begin(), files.end(),
+      [](const engine::SourceFile& a, const engine::SourceFile& b) { return a.path < b.path; });
   return files;
 }
 

@@ -106,8 +106,8 @@ absl::Status SplitKeyValue(std::string_view flag, std::string_view text, std::st
                            std::string& value) {
   size_t eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(Absl(flag), " \"", Absl(text),
-                                                   "\": expected key=value"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Absl(flag), " \"", Absl(text), "\": expected key=value"));
   }
   key = std::string(text.substr(0, eq));
   value = std::string(text.substr(eq + 1));

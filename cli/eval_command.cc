@@ -11,7 +11,8 @@
 namespace fleetpdp::cli {
 namespace {
 
-constexpr char kUsage[] = R"(usage: fleetpdp eval --bundle SRC --principal ID --action ACTION --resource RESOURCE
+constexpr char kUsage[] =
+    R"(usage: fleetpdp eval --bundle SRC --principal ID --action ACTION --resource RESOURCE
                      [--type TYPE] [--group G]... [--attr KEY=VALUE]... [--context KEY=VALUE]...
                      [--exit-code]
 

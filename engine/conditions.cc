@@ -178,11 +178,11 @@ class Matcher {
     return true;
   }
 
-  // True when `value` satisfies the condition (negation applied); false when it does not parse.
-  bool Satisfies(std::string_view value) const {
+  // Whether `value` satisfies the condition (negation applied); unknown when it does not parse.
+  Truth Satisfies(std::string_view value) const {
     std::optional<bool> any = MatchesAny(value);
-    if (!any) return false;
-    return c_.op->negated ? !*any : *any;
+    if (!any) return Truth::kUnknown;
+    return *any != c_.op->negated ? Truth::kTrue : Truth::kFalse;
   }
 
  private:
@@ -192,8 +192,9 @@ class Matcher {
         return std::any_of(resolved_.begin(), resolved_.end(),
                            [&](const std::string& s) { return s == value; });
       case T::kStringIgnoreCase:
-        return std::any_of(resolved_.begin(), resolved_.end(),
-                           [&](const std::string& s) { return absl::EqualsIgnoreCase(s, Absl(value)); });
+        return std::any_of(resolved_.begin(), resolved_.end(), [&](const std::string& s) {
+          return absl::EqualsIgnoreCase(s, Absl(value));
+        });
       case T::kStringLike:
         return std::any_of(globs_.begin(), globs_.end(),
                            [&](const auto& tokens) { return GlobMatch(tokens, value); });
@@ -263,8 +264,8 @@ absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition) {
         "principal.groups is a list: qualify the operator with ForAnyValue: or ForAllValues:");
   }
   if (condition.values.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(condition.op, " on \"", condition.key,
-                                                   "\" needs at least one value"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(condition.op, " on \"", condition.key, "\" needs at least one value"));
   }
   if ((c.op->type == T::kBool || c.op->type == T::kExists) && condition.values.size() != 1) {
     return absl::InvalidArgumentError(
@@ -340,39 +341,57 @@ absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition) {
   return c;
 }
 
-bool ConditionHolds(const CompiledCondition& c, const RequestView& view,
-                    absl::Span<const std::string_view> groups) {
+Truth EvaluateCondition(const CompiledCondition& c, const RequestView& view,
+                        absl::Span<const std::string_view> groups) {
   // The attribute's values: either the group set or a lookup.
   RequestView::Values values;
-  bool is_groups = c.key.root == AttributePath::kPrincipalGroups;
+  const bool is_groups = c.key.root == AttributePath::kPrincipalGroups;
   if (!is_groups) values = view.Lookup(c.key);
-  bool found = is_groups || values.found;
-  size_t count = is_groups ? groups.size() : values.size();
+  const bool found = is_groups || values.found;
+  const size_t count = is_groups ? groups.size() : values.size();
   auto value_at = [&](size_t i) { return is_groups ? groups[i] : values.at(i); };
 
   if (c.op->type == T::kExists) {
     bool present = found && (!is_groups || !groups.empty());
-    return present == c.flag;
+    return present == c.flag ? Truth::kTrue : Truth::kFalse;
   }
-  if (!found) return false;
+  if (!found) return Truth::kUnknown;
 
   Matcher matcher(c, view);
-  if (!matcher.Prepare()) return false;
+  if (!matcher.Prepare()) return Truth::kUnknown;  // a variable in a value is missing
   switch (c.quantifier) {
     case Quantifier::kSingle:
-      return count == 1 && matcher.Satisfies(value_at(0));
-    case Quantifier::kForAnyValue:
+      return count == 1 ? matcher.Satisfies(value_at(0)) : Truth::kUnknown;
+    case Quantifier::kForAnyValue: {
+      Truth result = Truth::kFalse;
       for (size_t i = 0; i < count; ++i) {
-        if (matcher.Satisfies(value_at(i))) return true;
+        Truth t = matcher.Satisfies(value_at(i));
+        if (t == Truth::kTrue) return Truth::kTrue;
+        if (t == Truth::kUnknown) result = Truth::kUnknown;
       }
-      return false;
-    case Quantifier::kForAllValues:
+      return result;
+    }
+    case Quantifier::kForAllValues: {
+      Truth result = Truth::kTrue;
       for (size_t i = 0; i < count; ++i) {
-        if (!matcher.Satisfies(value_at(i))) return false;
+        Truth t = matcher.Satisfies(value_at(i));
+        if (t == Truth::kFalse) return Truth::kFalse;
+        if (t == Truth::kUnknown) result = Truth::kUnknown;
       }
-      return true;
+      return result;
+    }
   }
-  return false;
+  return Truth::kUnknown;
+}
+
+bool ConditionsApply(absl::Span<const CompiledCondition> conditions, Effect effect,
+                     const RequestView& view, absl::Span<const std::string_view> groups) {
+  for (const CompiledCondition& c : conditions) {
+    Truth t = EvaluateCondition(c, view, groups);
+    if (t == Truth::kFalse) return false;
+    if (t == Truth::kUnknown && effect == Effect::kAllow) return false;
+  }
+  return true;
 }
 
 }  // namespace fleetpdp::engine

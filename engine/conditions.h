@@ -1,16 +1,19 @@
 // Condition operators: compiled once per statement, evaluated per request.
 //
 //   absl::StatusOr<CompiledCondition> c = CompileCondition(condition);  // build errors here
-//   bool holds = ConditionHolds(*c, view, groups);                        // never fails
+//   bool applies = ConditionsApply(conditions, Effect::kAllow, view, groups);  // never fails
 //
 // Semantics (IAM-style, written down in docs/policy-language.md):
 //   - a condition lists one or more values; a positive operator holds when the attribute matches
 //     any of them, a negated one (StringNotEquals, NotIpAddress, …) when it matches none;
-//   - a missing attribute, a value that does not parse as the operator's type, or a missing
-//     variable inside a condition value makes the condition not hold, for negated operators too;
-//     only Exists looks at presence;
 //   - without a quantifier the attribute must have exactly one value; ForAnyValue: holds when one
-//     value matches, ForAllValues: when every value does (an empty list: yes; a missing one: no).
+//     value matches, ForAllValues: when every value does (an empty list: yes);
+//   - a condition that cannot be decided — the attribute is missing, a list where one value is
+//     needed, a value that does not parse as the operator's type, or a variable in a condition
+//     value that is missing — is UNKNOWN. Uncertainty never helps a request: an allow applies only
+//     when all its conditions hold; a deny applies unless one of its conditions definitely fails.
+//     So a deny guarded by NotIpAddress cannot be dodged by leaving source_ip out. Only Exists
+//     looks at presence and is never unknown.
 //
 // Thread safety: compiled conditions are immutable.
 #ifndef FLEETPDP_ENGINE_CONDITIONS_H_
@@ -30,10 +33,24 @@
 
 namespace fleetpdp::engine {
 
-enum class OperatorType : uint8_t { kString, kStringIgnoreCase, kStringLike, kNumeric, kDate, kBool,
-                                    kIp, kSemver, kExists };
-enum class Comparison : uint8_t { kEquals, kLessThan, kLessThanEquals, kGreaterThan,
-                                  kGreaterThanEquals };
+enum class OperatorType : uint8_t {
+  kString,
+  kStringIgnoreCase,
+  kStringLike,
+  kNumeric,
+  kDate,
+  kBool,
+  kIp,
+  kSemver,
+  kExists
+};
+enum class Comparison : uint8_t {
+  kEquals,
+  kLessThan,
+  kLessThanEquals,
+  kGreaterThan,
+  kGreaterThanEquals
+};
 
 struct OperatorInfo {
   std::string_view name;
@@ -65,22 +82,28 @@ struct CompiledCondition {
   Quantifier quantifier = Quantifier::kSingle;
   AttributePath key;
   // Operands; which vector is used depends on op->type.
-  std::vector<Template> strings;                        // kString, kStringIgnoreCase
-  std::vector<std::vector<GlobPart>> globs;             // kStringLike
+  std::vector<Template> strings;             // kString, kStringIgnoreCase
+  std::vector<std::vector<GlobPart>> globs;  // kStringLike
   std::vector<double> numbers;
   std::vector<absl::Time> dates;
   std::vector<IpNetwork> networks;
   std::vector<Semver> semvers;
-  bool flag = false;                                    // kBool, kExists
+  bool flag = false;  // kBool, kExists
 };
 
 // Checks the operator, quantifier, key and every value; the error names what is wrong, e.g.
 // `unknown operator "StringEqual" (did you mean "StringEquals"?)`.
 absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition);
 
-// `groups` is the principal's expanded group set (for principal.groups).
-bool ConditionHolds(const CompiledCondition& condition, const RequestView& view,
-                    absl::Span<const std::string_view> groups);
+enum class Truth : uint8_t { kFalse, kTrue, kUnknown };
+
+// One condition for one request. `groups` is the principal's expanded group set.
+Truth EvaluateCondition(const CompiledCondition& condition, const RequestView& view,
+                        absl::Span<const std::string_view> groups);
+
+// Whether a statement with `effect` and these conditions applies (the rule above).
+bool ConditionsApply(absl::Span<const CompiledCondition> conditions, Effect effect,
+                     const RequestView& view, absl::Span<const std::string_view> groups);
 
 }  // namespace fleetpdp::engine
 

@@ -18,7 +18,7 @@ namespace fleetpdp::engine {
 
 struct Diagnostic {
   SourceLocation location;
-  std::string message;  // lowercase, no final period, user input quoted
+  std::string message;           // lowercase, no final period, user input quoted
   std::string ToString() const;  // "file:line:column: message"
 };
 

@@ -102,7 +102,8 @@ class Evaluator {
 
   void ExpandGroups() {
     auto add = [&](RuleIndex::Span32 span) {
-      for (uint32_t i = 0; i < span.size; ++i) groups_.push_back(index_.closure_pool_[span.offset + i]);
+      for (uint32_t i = 0; i < span.size; ++i)
+        groups_.push_back(index_.closure_pool_[span.offset + i]);
     };
     if (view_.entity() != nullptr) {
       add(index_.entity_closure_[view_.entity() - index_.set_.entities.data()]);
@@ -122,8 +123,7 @@ class Evaluator {
   }
 
   void AddBucket(const RuleIndex::Bucket& bucket) {
-    if (auto it = bucket.exact_actions.find(request_.action);
-        it != bucket.exact_actions.end()) {
+    if (auto it = bucket.exact_actions.find(request_.action); it != bucket.exact_actions.end()) {
       tries_.push_back(&it->second);
     }
     for (const auto& [prefix, trie] : bucket.prefix_actions) {
@@ -133,8 +133,7 @@ class Evaluator {
 
   void CollectTries() {
     AddBucket(index_.any_);
-    if (auto it = index_.by_id_.find(request_.principal.id);
-        it != index_.by_id_.end()) {
+    if (auto it = index_.by_id_.find(request_.principal.id); it != index_.by_id_.end()) {
       AddBucket(it->second);
     }
     for (uint32_t g : groups_) {
@@ -197,8 +196,10 @@ class Evaluator {
         continue;
       }
       std::string_view level = levels_[i];
-      if (auto it = node.literal.find(Absl(level)); it != node.literal.end()) stack_.push_back({it->second, i + 1});
-      if (node.plus != RuleIndex::kNone && !(at_root && dollar)) stack_.push_back({node.plus, i + 1});
+      if (auto it = node.literal.find(Absl(level)); it != node.literal.end())
+        stack_.push_back({it->second, i + 1});
+      if (node.plus != RuleIndex::kNone && !(at_root && dollar))
+        stack_.push_back({node.plus, i + 1});
       for (const RuleIndex::TemplateEdge& e : node.templated) {
         if (TemplateMatchesLevel(e.parts, view_, level)) stack_.push_back({e.child, i + 1});
       }
@@ -231,7 +232,8 @@ class Evaluator {
         if (node.plus != RuleIndex::kNone) stack_.push_back({node.plus, i + 1});
         continue;
       }
-      if (auto it = node.literal.find(Absl(level)); it != node.literal.end()) stack_.push_back({it->second, i + 1});
+      if (auto it = node.literal.find(Absl(level)); it != node.literal.end())
+        stack_.push_back({it->second, i + 1});
       if (node.plus != RuleIndex::kNone && !(at_root && dollar_literal)) {
         stack_.push_back({node.plus, i + 1});
       }
@@ -272,7 +274,8 @@ class Evaluator {
         }
         continue;
       }
-      if (auto it = node.literal.find(Absl(level)); it != node.literal.end()) stack_.push_back({it->second, i + 1});
+      if (auto it = node.literal.find(Absl(level)); it != node.literal.end())
+        stack_.push_back({it->second, i + 1});
       if (node.plus != RuleIndex::kNone && !(at_root && dollar_literal)) {
         stack_.push_back({node.plus, i + 1});
       }
@@ -343,10 +346,7 @@ class Evaluator {
       }
       group_names_ready_ = true;
     }
-    for (const CompiledCondition& c : s.conditions) {
-      if (!ConditionHolds(c, view_, group_names_)) return false;
-    }
-    return true;
+    return ConditionsApply(s.conditions, s.effect, view_, group_names_);
   }
 
   const RuleIndex& index_;

@@ -91,8 +91,8 @@ class DocumentParser {
       bool known = false;
       for (absl::string_view a : allowed) known = known || a == name;
       if (!known) {
-        Error(key, absl::StrCat("unknown key ", Quote(name), " in ", what, " (expected one of: ",
-                                absl::StrJoin(allowed, ", "), ")"));
+        Error(key, absl::StrCat("unknown key ", Quote(name), " in ", what,
+                                " (expected one of: ", absl::StrJoin(allowed, ", "), ")"));
       }
     }
     return true;
@@ -278,7 +278,8 @@ class DocumentParser {
     if (action == "*") return true;
     size_t star = action.find('*');
     if (star != absl::string_view::npos && star != action.size() - 1) return false;
-    absl::string_view body = action.substr(0, star == absl::string_view::npos ? action.size() : star);
+    absl::string_view body =
+        action.substr(0, star == absl::string_view::npos ? action.size() : star);
     if (body.empty()) return false;
     // "namespace:name": a colon that is neither first nor last (a trailing '*' may follow it).
     size_t colon = body.find(':');
@@ -309,7 +310,8 @@ class DocumentParser {
     } else if (effect == "deny") {
       s.effect = Effect::kDeny;
     } else if (!effect.empty()) {
-      Error(node["effect"], absl::StrCat("effect must be \"allow\" or \"deny\", not ", Quote(effect)));
+      Error(node["effect"],
+            absl::StrCat("effect must be \"allow\" or \"deny\", not ", Quote(effect)));
     }
     s.actions = StringList(node, "actions", /*required=*/true);
     for (size_t i = 0; i < s.actions.size(); ++i) {
@@ -397,8 +399,9 @@ class DocumentParser {
       }
       if (path->root == AttributePath::kPrincipalGroups && quantifier == Quantifier::kSingle &&
           op->type != OperatorType::kExists) {
-        Error(key, "principal.groups is a list: qualify the operator with ForAnyValue: or "
-                   "ForAllValues:");
+        Error(key,
+              "principal.groups is a list: qualify the operator with ForAnyValue: or "
+              "ForAllValues:");
         continue;
       }
       const YAML::Node& values = it->second;
@@ -512,7 +515,8 @@ class DocumentParser {
       if (expect == "allow") {
         t.expect_allow = true;
       } else if (expect != "deny" && !expect.empty()) {
-        Error(c["expect"], absl::StrCat("expect must be \"allow\" or \"deny\", not ", Quote(expect)));
+        Error(c["expect"],
+              absl::StrCat("expect must be \"allow\" or \"deny\", not ", Quote(expect)));
       }
       std::string reason = Scalar(c, "reason", /*required=*/false);
       if (reason == "ALLOWED") {
@@ -522,8 +526,9 @@ class DocumentParser {
       } else if (reason == "DEFAULT_DENY") {
         t.expect_reason = Reason::kDefaultDeny;
       } else if (!reason.empty()) {
-        Error(c["reason"], absl::StrCat("reason must be ALLOWED, EXPLICIT_DENY or DEFAULT_DENY, not ",
-                                        Quote(reason)));
+        Error(c["reason"],
+              absl::StrCat("reason must be ALLOWED, EXPLICIT_DENY or DEFAULT_DENY, not ",
+                           Quote(reason)));
       }
       if (c["statements"].IsDefined()) {
         t.expect_statements = StringList(c, "statements", /*required=*/false);

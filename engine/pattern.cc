@@ -85,8 +85,7 @@ absl::StatusOr<AttributePath> ParseAttributePath(std::string_view text, bool for
              IsValidName(text.substr(kAttributesPrefix.size()))) {
     path.root = AttributePath::kPrincipalAttribute;
     path.name = std::string(text.substr(kAttributesPrefix.size()));
-  } else if (text.starts_with(kContextPrefix) &&
-             IsValidName(text.substr(kContextPrefix.size()))) {
+  } else if (text.starts_with(kContextPrefix) && IsValidName(text.substr(kContextPrefix.size()))) {
     path.root = AttributePath::kContext;
     path.name = std::string(text.substr(kContextPrefix.size()));
   } else if (!for_variable && text == "principal.groups") {
@@ -115,7 +114,8 @@ absl::StatusOr<Template> ParseTemplate(std::string_view text) {
       parts.push_back(TemplatePart{false, std::string(text.substr(pos)), {}});
       break;
     }
-    if (open > pos) parts.push_back(TemplatePart{false, std::string(text.substr(pos, open - pos)), {}});
+    if (open > pos)
+      parts.push_back(TemplatePart{false, std::string(text.substr(pos, open - pos)), {}});
     size_t close = text.find('}', open + 2);
     if (close == std::string_view::npos) {
       return absl::InvalidArgumentError(
@@ -123,7 +123,8 @@ absl::StatusOr<Template> ParseTemplate(std::string_view text) {
     }
     std::string_view name = text.substr(open + 2, close - open - 2);
     if (name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("empty variable \"${}\" in \"", Absl(text), "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("empty variable \"${}\" in \"", Absl(text), "\""));
     }
     if (name.find("${") != std::string_view::npos) {
       return absl::InvalidArgumentError(absl::StrCat("nested \"${\" in \"", Absl(text), "\""));

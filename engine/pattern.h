@@ -1,9 +1,9 @@
 // Attribute paths, policy variables and resource patterns: the compiled form of the strings in a
 // statement, and how they are resolved against one request.
 //
-//   absl::StatusOr<ResourcePattern> p = ParseResourcePattern("devices/${principal.id}/telemetry/#");
-//   ResolvedPattern r;
-//   if (ResolvePattern(*p, view, r)) { ... r.levels is {"devices", "cam-1", "telemetry", "#"} ... }
+//   absl::StatusOr<ResourcePattern> p =
+//   ParseResourcePattern("devices/${principal.id}/telemetry/#"); ResolvedPattern r; if
+//   (ResolvePattern(*p, view, r)) { ... r.levels is {"devices", "cam-1", "telemetry", "#"} ... }
 //
 // Invariant (the "no widening" rule): a variable's value is always compared as literal text. A
 // value that is missing, empty, or contains '/', '+', '#' or NUL makes the whole pattern match
@@ -51,7 +51,7 @@ absl::StatusOr<AttributePath> ParseAttributePath(std::string_view text, bool for
 // Text with ${…} variables: alternating literal and variable parts.
 struct TemplatePart {
   bool is_variable = false;
-  std::string literal;  // when !is_variable
+  std::string literal;     // when !is_variable
   AttributePath variable;  // when is_variable
 };
 using Template = std::vector<TemplatePart>;
@@ -95,7 +95,7 @@ class RequestView {
   struct Values {
     bool found = false;
     bool is_list = false;
-    std::string_view scalar;              // when found && !is_list
+    std::string_view scalar;                         // when found && !is_list
     const std::vector<std::string>* list = nullptr;  // when found && is_list
     size_t size() const { return !found ? 0 : is_list ? list->size() : 1; }
     std::string_view at(size_t i) const { return is_list ? std::string_view((*list)[i]) : scalar; }

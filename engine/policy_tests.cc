@@ -12,7 +12,8 @@ namespace {
 
 std::string Describe(const RuleIndex& index, const Decision& d) {
   std::string s = absl::StrCat(d.allowed ? "ALLOW" : "DENY", " (", Absl(ReasonName(d.reason)));
-  if (!d.statements.empty()) absl::StrAppend(&s, ": ", absl::StrJoin(index.StatementNames(d), ", "));
+  if (!d.statements.empty())
+    absl::StrAppend(&s, ": ", absl::StrJoin(index.StatementNames(d), ", "));
   return absl::StrCat(s, ")");
 }
 
@@ -38,13 +39,13 @@ std::vector<TestResult> RunPolicyTests(const RuleIndex& index, const std::vector
       std::sort(want.begin(), want.end());
       std::sort(got.begin(), got.end());
       if (want != got) {
-        problems.push_back(
-            absl::StrCat("expected statements [", absl::StrJoin(want, ", "), "]"));
+        problems.push_back(absl::StrCat("expected statements [", absl::StrJoin(want, ", "), "]"));
       }
     }
     r.passed = problems.empty();
     if (!r.passed) {
-      r.failure = absl::StrCat(absl::StrJoin(problems, "; "), ", got ", Describe(index, r.decision));
+      r.failure =
+          absl::StrCat(absl::StrJoin(problems, "; "), ", got ", Describe(index, r.decision));
     }
     results.push_back(std::move(r));
   }

@@ -23,7 +23,7 @@ struct TestCase {
   std::string name;
   Request request;
   bool expect_allow = false;
-  std::optional<Reason> expect_reason;                    // checked when given
+  std::optional<Reason> expect_reason;                        // checked when given
   std::optional<std::vector<std::string>> expect_statements;  // "policy/statement", any order
   SourceLocation location;
 };

@@ -105,11 +105,15 @@ Decision EvaluateReference(const RuleIndex& index, const Request& request) {
         })) {
       continue;
     }
-    if (std::any_of(s.conditions.begin(), s.conditions.end(), [&](const CompiledCondition& c) {
-          return !ConditionHolds(c, view, group_views);
-        })) {
-      continue;
+    // Conditions, spelled out: all must hold for an allow; none may fail for a deny.
+    bool applies = true;
+    for (const CompiledCondition& c : s.conditions) {
+      Truth t = EvaluateCondition(c, view, group_views);
+      if (t == Truth::kFalse || (t == Truth::kUnknown && s.effect == Effect::kAllow)) {
+        applies = false;
+      }
     }
+    if (!applies) continue;
     (s.effect == Effect::kDeny ? denies : allows).push_back(ref);
   }
   if (!denies.empty()) {

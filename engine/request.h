@@ -23,8 +23,8 @@ namespace fleetpdp::engine {
 
 struct Principal {
   std::string id;
-  std::string type;                 // "device", "service", "user"; the bundle's entity type wins
-  std::vector<std::string> groups;  // added to the bundle's groups for this id
+  std::string type;                   // "device", "service", "user"; the bundle's entity type wins
+  std::vector<std::string> groups;    // added to the bundle's groups for this id
   std::vector<Attribute> attributes;  // added to the bundle's attributes; never override them
 };
 
@@ -36,8 +36,8 @@ struct Request {
 };
 
 // Checks what a caller must get right; the server maps a failure to INVALID_ARGUMENT. The message
-// names the field, e.g. `resource: topic "a/+" contains a wildcard`. Evaluate() never relies on this
-// having been called: an invalid request is simply denied.
+// names the field, e.g. `resource: topic "a/+" contains a wildcard`. Evaluate() never relies on
+// this having been called: an invalid request is simply denied.
 absl::Status ValidateRequest(const Request& request);
 
 // The actions with MQTT meaning.

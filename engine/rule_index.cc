@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "engine/absl_compat.h"
 #include "absl/strings/str_cat.h"
+#include "engine/absl_compat.h"
 #include "engine/diagnostics.h"
 #include "engine/validate.h"
 

@@ -44,7 +44,7 @@ struct CompileLimits {
   size_t max_statements = 2'000'000;
   size_t max_entities = 20'000'000;
   size_t max_groups = 1'000'000;
-  size_t max_resource_levels = 64;    // levels in one resource pattern
+  size_t max_resource_levels = 64;  // levels in one resource pattern
   size_t max_trie_nodes = 20'000'000;
 };
 
@@ -94,8 +94,7 @@ class RuleIndex {
   friend class IndexBuilder;
   friend class Evaluator;
   friend Decision EvaluateReference(const RuleIndex&, const Request&);
-  friend absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet,
-                                                                  const CompileLimits&);
+  friend absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet, const CompileLimits&);
   RuleIndex() = default;
 
   static constexpr uint32_t kNone = UINT32_MAX;

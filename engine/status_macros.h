@@ -14,12 +14,11 @@
 #define FLEETPDP_STATUS_CONCAT_INNER_(a, b) a##b
 #define FLEETPDP_STATUS_CONCAT_(a, b) FLEETPDP_STATUS_CONCAT_INNER_(a, b)
 
-#define FLEETPDP_RETURN_IF_ERROR(expr)                \
-  do {                                                \
-    if (absl::Status _fleetpdp_status = (expr);       \
-        !_fleetpdp_status.ok()) {                     \
-      return _fleetpdp_status;                        \
-    }                                                 \
+#define FLEETPDP_RETURN_IF_ERROR(expr)                                    \
+  do {                                                                    \
+    if (absl::Status _fleetpdp_status = (expr); !_fleetpdp_status.ok()) { \
+      return _fleetpdp_status;                                            \
+    }                                                                     \
   } while (false)
 
 #define FLEETPDP_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \

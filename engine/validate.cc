@@ -20,15 +20,16 @@ void CheckGroups(const PolicySet& set, ValidationReport& report) {
     auto [it, inserted] = index.emplace(g.id, i);
     if (!inserted) {
       const SourceLocation& first = set.groups[it->second].location;
-      report.AddError(g.location, absl::StrCat("duplicate group id \"", g.id, "\" (first defined at ",
-                                               first.file, ":", first.line, ")"));
+      report.AddError(g.location,
+                      absl::StrCat("duplicate group id \"", g.id, "\" (first defined at ",
+                                   first.file, ":", first.line, ")"));
     }
   }
   for (const Group& g : set.groups) {
     for (const std::string& parent : g.parents) {
       if (!index.contains(parent)) {
-        report.AddError(g.location, absl::StrCat("group \"", g.id, "\" names unknown parent group \"",
-                                                 parent, "\""));
+        report.AddError(g.location, absl::StrCat("group \"", g.id,
+                                                 "\" names unknown parent group \"", parent, "\""));
       }
     }
   }
@@ -78,9 +79,9 @@ void CheckEntities(const PolicySet& set, ValidationReport& report) {
     if (e.id.empty()) continue;  // reported by the parser
     auto [it, inserted] = seen.emplace(e.id, &e);
     if (!inserted) {
-      report.AddError(e.location, absl::StrCat("duplicate entity id \"", e.id, "\" (first defined at ",
-                                               it->second->location.file, ":",
-                                               it->second->location.line, ")"));
+      report.AddError(e.location,
+                      absl::StrCat("duplicate entity id \"", e.id, "\" (first defined at ",
+                                   it->second->location.file, ":", it->second->location.line, ")"));
     }
     for (const std::string& g : e.groups) {
       if (!groups.contains(g)) {

@@ -65,8 +65,8 @@ TEST_F(SourceDirectoryTest, MissingDirectoryIsNotFound) {
 
 TEST_F(SourceDirectoryTest, DirectoryWithoutPoliciesIsRejected) {
   fs::remove_all(root_ / "policies");
-  EXPECT_THAT(ReadSourceDirectory(root_),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("has no policies/ directory")));
+  EXPECT_THAT(ReadSourceDirectory(root_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                   HasSubstr("has no policies/ directory")));
 }
 
 TEST_F(SourceDirectoryTest, SymbolicLinksAreRejected) {

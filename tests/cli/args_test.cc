@@ -36,8 +36,8 @@ TEST(ArgsTest, ASwitchFollowedByAPositionalLeavesThePositional) {
 TEST(ArgsTest, UnknownFlagsAndStrayArgumentsAreErrors) {
   Args a = Make({"--bundel", "dir"});
   EXPECT_FALSE(a.Take("--bundle").has_value());
-  EXPECT_THAT(a.Finish(), StatusIs(absl::StatusCode::kInvalidArgument,
-                                   HasSubstr("unknown flag \"--bundel\"")));
+  EXPECT_THAT(a.Finish(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown flag \"--bundel\"")));
   Args b = Make({"stray"});
   EXPECT_THAT(b.Finish(), StatusIs(absl::StatusCode::kInvalidArgument,
                                    HasSubstr("unexpected argument \"stray\"")));

@@ -641,3 +641,90 @@ spec:
 
 }  // namespace
 }  // namespace fleetpdp::engine
+
+namespace fleetpdp::engine {
+namespace {
+
+// Uncertainty never helps a request: an undecidable condition blocks an allow and lets a deny
+// apply. The policy allows all telemetry and denies publishes whose condition says so.
+std::shared_ptr<const RuleIndex> AllowWithGuardedDeny(std::string_view deny_conditions) {
+  std::string yaml = R"(apiVersion: fleetpdp/v1
+kind: Policy
+metadata: {name: p}
+spec:
+  principals: "*"
+  statements:
+    - {id: telemetry, effect: allow, actions: [mqtt:publish], resources: ["devices/+/telemetry"]}
+    - id: guard
+      effect: deny
+      actions: [mqtt:publish]
+      resources: ["devices/#"]
+      conditions:
+)";
+  yaml += "        " + std::string(deny_conditions) + "\n";
+  return testing::CompileYaml(yaml);
+}
+
+Reason ReasonFor(const RuleIndex& index, const Request& r) {
+  return testing::DecideBoth(index, r).reason;
+}
+
+TEST(UnknownConditionTest, DenyGuardedByNotIpAddressAppliesWhenSourceIpIsMissing) {
+  auto index = AllowWithGuardedDeny(R"(NotIpAddress: { context.source_ip: "10.0.0.0/8" })");
+  EXPECT_EQ(ReasonFor(*index, Publish()), Reason::kExplicitDeny);
+  EXPECT_EQ(ReasonFor(*index, PublishFrom("10.2.3.4")), Reason::kAllowed);
+  EXPECT_EQ(ReasonFor(*index, PublishFrom("192.0.2.1")), Reason::kExplicitDeny);
+}
+
+TEST(UnknownConditionTest, DenyAppliesWhenTheRequestValueDoesNotParse) {
+  auto index = AllowWithGuardedDeny(R"(NotIpAddress: { context.source_ip: "10.0.0.0/8" })");
+  EXPECT_EQ(ReasonFor(*index, PublishFrom("garbage")), Reason::kExplicitDeny);
+}
+
+TEST(UnknownConditionTest, DenyWithAPositiveOperatorAppliesWhenTheAttributeIsMissing) {
+  auto index = AllowWithGuardedDeny(R"(StringEquals: { context.v: "legacy" })");
+  EXPECT_EQ(ReasonFor(*index, PublishWithValue(std::nullopt)), Reason::kExplicitDeny);
+  EXPECT_EQ(ReasonFor(*index, PublishWithValue("modern")), Reason::kAllowed);
+  EXPECT_EQ(ReasonFor(*index, PublishWithValue("legacy")), Reason::kExplicitDeny);
+}
+
+TEST(UnknownConditionTest, DenyDoesNotApplyWhenAnotherConditionDefinitelyFails) {
+  auto index = AllowWithGuardedDeny(
+      R"({NotIpAddress: { context.source_ip: "10.0.0.0/8" }, StringEquals: { context.v: "x" }})");
+  // source_ip unknown, v definitely not "x": the deny cannot apply.
+  EXPECT_EQ(ReasonFor(*index, PublishWithValue("y")), Reason::kAllowed);
+  EXPECT_EQ(ReasonFor(*index, PublishWithValue("x")), Reason::kExplicitDeny);
+}
+
+TEST(UnknownConditionTest, ExistsGuardLetsAnAuthorOptOutOfFailClosed) {
+  auto index = AllowWithGuardedDeny(
+      R"({Exists: { context.v: true }, StringEquals: { context.v: "legacy" }})");
+  EXPECT_EQ(ReasonFor(*index, PublishWithValue(std::nullopt)), Reason::kAllowed);
+  EXPECT_EQ(ReasonFor(*index, PublishWithValue("legacy")), Reason::kExplicitDeny);
+}
+
+TEST(UnknownConditionTest, ForAnyValueHoldsWhenOneValueMatchesDespiteAnUnparseableOne) {
+  Request r = Publish();
+  AddList(r.context, "ips", {"garbage", "10.0.0.1"});
+  EXPECT_TRUE(Holds(R"(ForAnyValue:IpAddress: { context.ips: "10.0.0.0/8" })", r));
+}
+
+TEST(UnknownConditionTest, ForAllValuesWithAnUnparseableValueIsUnknown) {
+  Request r = Publish();
+  AddList(r.context, "ips", {"garbage", "10.0.0.1"});
+  EXPECT_FALSE(Holds(R"(ForAllValues:IpAddress: { context.ips: "10.0.0.0/8" })", r));
+  auto index = AllowWithGuardedDeny(R"(ForAllValues:IpAddress: { context.ips: "10.0.0.0/8" })");
+  EXPECT_EQ(ReasonFor(*index, r), Reason::kExplicitDeny);
+  Request outside = Publish();
+  AddList(outside.context, "ips", {"garbage", "192.0.2.1"});
+  EXPECT_EQ(ReasonFor(*index, outside), Reason::kAllowed);  // one value definitely fails
+}
+
+TEST(UnknownConditionTest, DenyWithAMissingVariableInItsValueApplies) {
+  auto index =
+      AllowWithGuardedDeny(R"(StringNotEquals: { context.v: "${principal.attributes.owner}" })");
+  EXPECT_EQ(ReasonFor(*index, PublishWithValue("a")), Reason::kExplicitDeny);
+}
+
+}  // namespace
+}  // namespace fleetpdp::engine

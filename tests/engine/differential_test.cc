@@ -89,7 +89,7 @@ class Generator {
   static constexpr const char* kValues[] = {"a", "b", "x", "", "a/b", "+", "*", "a*"};
   static constexpr const char* kLevels[] = {"a", "b", "d1", "", "$s", "x"};
   static constexpr const char* kActions[] = {"mqtt:publish", "mqtt:subscribe", "mqtt:subscribe",
-                                             "mqtt:receive", "app:do", "mqtt:connect"};
+                                             "mqtt:receive", "app:do",         "mqtt:connect"};
 
   int Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
   bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
@@ -175,13 +175,25 @@ class Generator {
         c = {Quantifier::kSingle, "StringEquals", "principal.attributes.k1", {Pick(kValues)}, {}};
         break;
       case 1:
-        c = {Quantifier::kSingle, "StringLike", "context.c1", {Pick({"a*", "?", "${principal.id}*"})}, {}};
+        c = {Quantifier::kSingle,
+             "StringLike",
+             "context.c1",
+             {Pick({"a*", "?", "${principal.id}*"})},
+             {}};
         break;
       case 2:
-        c = {Quantifier::kForAnyValue, "StringEquals", "principal.groups", {"g" + std::to_string(Int(0, 3))}, {}};
+        c = {Quantifier::kForAnyValue,
+             "StringEquals",
+             "principal.groups",
+             {"g" + std::to_string(Int(0, 3))},
+             {}};
         break;
       case 3:
-        c = {Quantifier::kSingle, "Exists", "principal.attributes.k2", {Chance(0.5) ? "true" : "false"}, {}};
+        c = {Quantifier::kSingle,
+             "Exists",
+             "principal.attributes.k2",
+             {Chance(0.5) ? "true" : "false"},
+             {}};
         break;
       case 4:
         c = {Quantifier::kSingle, "NumericLessThan", "context.n", {"5"}, {}};
@@ -193,7 +205,11 @@ class Generator {
         c = {Quantifier::kSingle, "StringEquals", "principal.type", {"service"}, {}};
         break;
       default:
-        c = {Quantifier::kForAnyValue, "StringLike", "principal.attributes.k2", {"${principal.attributes.k1}"}, {}};
+        c = {Quantifier::kForAnyValue,
+             "StringLike",
+             "principal.attributes.k2",
+             {"${principal.attributes.k1}"},
+             {}};
         break;
     }
     return c;
@@ -240,7 +256,8 @@ std::string Reproduction(const PolicySet& set, const Request& r, const std::stri
                          const std::string& slow) {
   std::ostringstream o;
   o << "apiVersion: fleetpdp/v1\nkind: Entities\ngroups:\n";
-  for (const Group& g : set.groups) o << "  - {id: " << g.id << ", parents: " << List(g.parents) << "}\n";
+  for (const Group& g : set.groups)
+    o << "  - {id: " << g.id << ", parents: " << List(g.parents) << "}\n";
   o << "devices:\n";
   for (const Entity& e : set.entities) {
     o << "  - {id: " << Quoted(e.id) << ", groups: " << List(e.groups)
@@ -259,8 +276,10 @@ std::string Reproduction(const PolicySet& set, const Request& r, const std::stri
     }
     o << "  statements:\n";
     for (const Statement& st : p.statements) {
-      o << "    - id: " << st.id << "\n      effect: " << (st.effect == Effect::kAllow ? "allow" : "deny")
-        << "\n      actions: " << List(st.actions) << "\n      resources: " << List(st.resources) << "\n";
+      o << "    - id: " << st.id
+        << "\n      effect: " << (st.effect == Effect::kAllow ? "allow" : "deny")
+        << "\n      actions: " << List(st.actions) << "\n      resources: " << List(st.resources)
+        << "\n";
       if (!st.conditions.empty()) o << "      conditions:\n";
       for (const Condition& c : st.conditions) {
         const char* q = c.quantifier == Quantifier::kForAnyValue    ? "ForAnyValue:"
@@ -270,8 +289,8 @@ std::string Reproduction(const PolicySet& set, const Request& r, const std::stri
       }
     }
   }
-  o << "---\n# request\nprincipal: {id: " << Quoted(r.principal.id) << ", type: "
-    << Quoted(r.principal.type) << ", groups: " << List(r.principal.groups)
+  o << "---\n# request\nprincipal: {id: " << Quoted(r.principal.id)
+    << ", type: " << Quoted(r.principal.type) << ", groups: " << List(r.principal.groups)
     << ", attributes: " << AttributesYaml(r.principal.attributes) << "}\naction: " << r.action
     << "\nresource: " << Quoted(r.resource) << "\ncontext: " << AttributesYaml(r.context)
     << "\n# index:     " << fast << "\n# reference: " << slow << "\n";

@@ -52,8 +52,8 @@ inline void AddAttribute(std::vector<Attribute>& to, std::string key, std::strin
 inline Decision DecideBoth(const RuleIndex& index, const Request& request) {
   Decision fast = Evaluate(index, request);
   Decision slow = EvaluateReference(index, request);
-  EXPECT_EQ(fast.allowed, slow.allowed) << "index and reference disagree on " << request.action
-                                        << " " << request.resource;
+  EXPECT_EQ(fast.allowed, slow.allowed)
+      << "index and reference disagree on " << request.action << " " << request.resource;
   EXPECT_EQ(fast.reason, slow.reason);
   EXPECT_EQ(index.StatementNames(fast), index.StatementNames(slow));
   return fast;

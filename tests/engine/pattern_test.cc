@@ -82,8 +82,8 @@ TEST(ResourcePatternTest, ClassifiesLevels) {
 TEST(ResourcePatternTest, RejectsInvalidFilters) {
   EXPECT_THAT(ParseResourcePattern("a/#/b"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be the last level")));
-  EXPECT_THAT(ParseResourcePattern("a+/b"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                     HasSubstr("must be a whole level")));
+  EXPECT_THAT(ParseResourcePattern("a+/b"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be a whole level")));
   EXPECT_FALSE(ParseResourcePattern("").ok());
 }
 

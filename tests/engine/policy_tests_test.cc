@@ -43,7 +43,7 @@ cases:
   - {name: cmd, principal: a, action: mqtt:publish, resource: d/a/cmd, expect: deny,
      reason: EXPLICIT_DENY, statements: [p/no-cmd]}
 )",
-                     storage);
+                          storage);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_TRUE(results[0].passed) << results[0].failure;
   EXPECT_TRUE(results[1].passed) << results[1].failure;
@@ -58,7 +58,7 @@ metadata: {name: s}
 cases:
   - {name: wrong, principal: a, action: mqtt:publish, resource: d/b/x, expect: allow}
 )",
-                     storage);
+                          storage);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_FALSE(results[0].passed);
   EXPECT_EQ(results[0].failure, "expected ALLOW, got DENY (DEFAULT_DENY)");
@@ -76,12 +76,14 @@ cases:
   - {name: statements, principal: a, action: mqtt:publish, resource: d/a/x, expect: allow,
      statements: [p/other]}
 )",
-                     storage);
+                          storage);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_FALSE(results[0].passed);
-  EXPECT_THAT(results[0].failure, HasSubstr("expected reason DEFAULT_DENY, got DENY (EXPLICIT_DENY: p/no-cmd)"));
+  EXPECT_THAT(results[0].failure,
+              HasSubstr("expected reason DEFAULT_DENY, got DENY (EXPLICIT_DENY: p/no-cmd)"));
   EXPECT_FALSE(results[1].passed);
-  EXPECT_THAT(results[1].failure, HasSubstr("expected statements [p/other], got ALLOW (ALLOWED: p/own)"));
+  EXPECT_THAT(results[1].failure,
+              HasSubstr("expected statements [p/other], got ALLOW (ALLOWED: p/own)"));
 }
 
 }  // namespace

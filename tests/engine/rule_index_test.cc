@@ -58,9 +58,9 @@ TEST(DecisionTest, DenyOverridesAllowAndNamesOnlyTheDenies) {
 }
 
 TEST(DecisionTest, ActionsMatchExactlyOrByTrailingStar) {
-  auto index = CompileYaml(Policy("\"*\"", Allow("any-mqtt", "mqtt:*", "t") +
-                                               Allow("everything", "*", "u") +
-                                               Allow("exact", "ota:download", "v")));
+  auto index =
+      CompileYaml(Policy("\"*\"", Allow("any-mqtt", "mqtt:*", "t") + Allow("everything", "*", "u") +
+                                      Allow("exact", "ota:download", "v")));
   EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:publish", "t")));
   EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:receive", "t")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("d", "ota:download", "t")));
@@ -88,8 +88,8 @@ TEST(TopicRuleTest, HashMatchesTheRestAndTheParentLevel) {
 }
 
 TEST(TopicRuleTest, EmptyLevelsAreRealLevels) {
-  auto index = CompileYaml(Policy("\"*\"", Allow("a", "mqtt:publish", "/a") +
-                                               Allow("b", "mqtt:publish", "b/")));
+  auto index = CompileYaml(
+      Policy("\"*\"", Allow("a", "mqtt:publish", "/a") + Allow("b", "mqtt:publish", "b/")));
   EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:publish", "/a")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:publish", "a")));
   EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:publish", "b/")));
@@ -97,8 +97,8 @@ TEST(TopicRuleTest, EmptyLevelsAreRealLevels) {
 }
 
 TEST(TopicRuleTest, LeadingWildcardsNeverMatchDollarTopics) {
-  auto index = CompileYaml(Policy("\"*\"", Allow("all", "mqtt:*", "#") +
-                                               Allow("plus", "mqtt:*", "+/info")));
+  auto index =
+      CompileYaml(Policy("\"*\"", Allow("all", "mqtt:*", "#") + Allow("plus", "mqtt:*", "+/info")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:receive", "$SYS/broker/uptime")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:receive", "$SYS/info")));
   EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:receive", "x/info")));
@@ -130,8 +130,9 @@ TEST(SubscribeRuleTest, AllowRequiresThePatternToContainTheFilter) {
 }
 
 TEST(SubscribeRuleTest, DenyAppliesWhenTheFilterOverlapsADenyPattern) {
-  auto index = CompileYaml(Policy("\"*\"", Allow("all", "mqtt:subscribe", "devices/#") +
-                                               Deny("no-cmd", "mqtt:subscribe", "devices/+/cmd/#")));
+  auto index =
+      CompileYaml(Policy("\"*\"", Allow("all", "mqtt:subscribe", "devices/#") +
+                                      Deny("no-cmd", "mqtt:subscribe", "devices/+/cmd/#")));
   EXPECT_EQ(Summary(*index, MakeRequest("d", "mqtt:subscribe", "devices/#")),
             "DENY(EXPLICIT_DENY) p/no-cmd");
   EXPECT_EQ(Summary(*index, MakeRequest("d", "mqtt:subscribe", "devices/+/+/x")),
@@ -153,10 +154,11 @@ TEST(SubscribeRuleTest, LiteralWildcardsInPoliciesWorkAsFilters) {
 }
 
 TEST(SubscribeRuleTest, HashDenyOnDollarTopicsDoesNotBlockPlainHash) {
-  auto index = CompileYaml(Policy("\"*\"", Allow("all", "mqtt:subscribe", "#") +
-                                               Deny("sys", "mqtt:subscribe", "$SYS/#")));
+  auto index = CompileYaml(Policy(
+      "\"*\"", Allow("all", "mqtt:subscribe", "#") + Deny("sys", "mqtt:subscribe", "$SYS/#")));
   EXPECT_EQ(Summary(*index, MakeRequest("d", "mqtt:subscribe", "#")), "ALLOW p/all");
-  EXPECT_EQ(Summary(*index, MakeRequest("d", "mqtt:subscribe", "$SYS/x")), "DENY(EXPLICIT_DENY) p/sys");
+  EXPECT_EQ(Summary(*index, MakeRequest("d", "mqtt:subscribe", "$SYS/x")),
+            "DENY(EXPLICIT_DENY) p/sys");
 }
 
 TEST(VariableTest, WholeLevelVariableBindsThePrincipalId) {
@@ -179,9 +181,9 @@ TEST(VariableTest, VariableInsideALevelBindsOnlyThatPart) {
 }
 
 TEST(VariableTest, MissingVariableMatchesNothingNotTheEmptyString) {
-  auto index = CompileYaml(Policy(
-      "\"*\"", Allow("own", "mqtt:publish", "fleet/${principal.attributes.serial}/t") +
-                   Allow("ctx", "mqtt:publish", "site/${context.site}")));
+  auto index = CompileYaml(
+      Policy("\"*\"", Allow("own", "mqtt:publish", "fleet/${principal.attributes.serial}/t") +
+                          Allow("ctx", "mqtt:publish", "site/${context.site}")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:publish", "fleet//t")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:publish", "site/")));
   Request r = MakeRequest("d", "mqtt:publish", "fleet//t");
@@ -190,8 +192,8 @@ TEST(VariableTest, MissingVariableMatchesNothingNotTheEmptyString) {
 }
 
 TEST(VariableTest, ClientIdWithPlusDoesNotWidenAPattern) {
-  auto index = CompileYaml(
-      Policy("\"*\"", Allow("own", "mqtt:*", "devices/${principal.id}/telemetry")));
+  auto index =
+      CompileYaml(Policy("\"*\"", Allow("own", "mqtt:*", "devices/${principal.id}/telemetry")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("+", "mqtt:publish", "devices/cam-2/telemetry")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("+", "mqtt:subscribe", "devices/+/telemetry")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("+", "mqtt:subscribe", "devices/cam-2/telemetry")));
@@ -204,16 +206,16 @@ TEST(VariableTest, ClientIdWithHashDoesNotWidenAPattern) {
 }
 
 TEST(VariableTest, ClientIdWithSlashDoesNotAddLevels) {
-  auto index = CompileYaml(
-      Policy("\"*\"", Allow("own", "mqtt:*", "devices/${principal.id}/telemetry")));
+  auto index =
+      CompileYaml(Policy("\"*\"", Allow("own", "mqtt:*", "devices/${principal.id}/telemetry")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("a/b", "mqtt:publish", "devices/a/b/telemetry")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("a/b", "mqtt:subscribe", "devices/a/b/telemetry")));
 }
 
 TEST(VariableTest, DenyWithAVariableOverlapsASubscribeFilter) {
-  auto index = CompileYaml(Policy("\"*\"", Allow("all", "mqtt:subscribe", "devices/#") +
-                                               Deny("own-cmd", "mqtt:subscribe",
-                                                    "devices/${principal.id}/cmd")));
+  auto index = CompileYaml(
+      Policy("\"*\"", Allow("all", "mqtt:subscribe", "devices/#") +
+                          Deny("own-cmd", "mqtt:subscribe", "devices/${principal.id}/cmd")));
   EXPECT_EQ(Summary(*index, MakeRequest("cam", "mqtt:subscribe", "devices/+/cmd")),
             "DENY(EXPLICIT_DENY) p/own-cmd");
   EXPECT_EQ(Summary(*index, MakeRequest("cam", "mqtt:subscribe", "devices/#")),
@@ -223,7 +225,8 @@ TEST(VariableTest, DenyWithAVariableOverlapsASubscribeFilter) {
 }
 
 TEST(VariableTest, ContextVariablesBindToRequestContext) {
-  auto index = CompileYaml(Policy("\"*\"", Allow("site", "mqtt:publish", "sites/${context.site}/#")));
+  auto index =
+      CompileYaml(Policy("\"*\"", Allow("site", "mqtt:publish", "sites/${context.site}/#")));
   Request r = MakeRequest("d", "mqtt:publish", "sites/berlin/x");
   testing::AddAttribute(r.context, "site", "berlin");
   EXPECT_TRUE(Allowed(*index, r));
@@ -244,11 +247,10 @@ devices:
 )";
 
 TEST(PrincipalTest, GroupPoliciesApplyToDescendantGroups) {
-  auto index = CompileOrDie({{"e.yaml", kEntities},
-                             {"p.yaml", Policy("{groups: [sensors]}",
-                                               Allow("s", "mqtt:publish", "sensors/#"))},
-                             {"q.yaml", Policy("{groups: [cameras]}",
-                                               Allow("c", "mqtt:publish", "cameras/#"), "q")}});
+  auto index = CompileOrDie(
+      {{"e.yaml", kEntities},
+       {"p.yaml", Policy("{groups: [sensors]}", Allow("s", "mqtt:publish", "sensors/#"))},
+       {"q.yaml", Policy("{groups: [cameras]}", Allow("c", "mqtt:publish", "cameras/#"), "q")}});
   EXPECT_TRUE(Allowed(*index, MakeRequest("cam-1", "mqtt:publish", "sensors/x")));
   EXPECT_TRUE(Allowed(*index, MakeRequest("cam-1", "mqtt:publish", "cameras/x")));
   EXPECT_TRUE(Allowed(*index, MakeRequest("therm-1", "mqtt:publish", "sensors/x")));
@@ -257,9 +259,9 @@ TEST(PrincipalTest, GroupPoliciesApplyToDescendantGroups) {
 }
 
 TEST(PrincipalTest, RequestGroupsAddToBundleGroupsAndExpandToParents) {
-  auto index = CompileOrDie({{"e.yaml", kEntities},
-                             {"p.yaml", Policy("{groups: [sensors]}",
-                                               Allow("s", "mqtt:publish", "sensors/#"))}});
+  auto index = CompileOrDie(
+      {{"e.yaml", kEntities},
+       {"p.yaml", Policy("{groups: [sensors]}", Allow("s", "mqtt:publish", "sensors/#"))}});
   Request r = MakeRequest("unknown", "mqtt:publish", "sensors/x");
   r.principal.groups = {"cameras"};
   EXPECT_TRUE(Allowed(*index, r));
@@ -275,9 +277,9 @@ TEST(PrincipalTest, IdSelectorAppliesOnlyToThoseIds) {
 }
 
 TEST(PrincipalTest, AttributeSelectorsUseBundleValuesOverRequestValues) {
-  auto index = CompileOrDie({{"e.yaml", kEntities},
-                             {"p.yaml", Policy("{attributes: {region: eu}}",
-                                               Allow("eu", "mqtt:publish", "eu/#"))}});
+  auto index = CompileOrDie(
+      {{"e.yaml", kEntities},
+       {"p.yaml", Policy("{attributes: {region: eu}}", Allow("eu", "mqtt:publish", "eu/#"))}});
   EXPECT_TRUE(Allowed(*index, MakeRequest("cam-1", "mqtt:publish", "eu/x")));
   Request r = MakeRequest("therm-1", "mqtt:publish", "eu/x");
   testing::AddAttribute(r.principal.attributes, "region", "eu");  // the bundle says us
@@ -298,9 +300,10 @@ TEST(PrincipalTest, IdsOrGroupsTogetherWithAttributesRequireBoth) {
 TEST(PrincipalTest, EntityTypeComesFromTheBundle) {
   auto index = CompileOrDie(
       {{"e.yaml", "apiVersion: fleetpdp/v1\nkind: Entities\nservices:\n  - {id: ota}\n"},
-       {"p.yaml", Policy("\"*\"", "    - {id: svc, effect: allow, actions: [\"ota:*\"], "
-                                  "resources: [\"#\"], conditions: {StringEquals: "
-                                  "{principal.type: service}}}\n")}});
+       {"p.yaml", Policy("\"*\"",
+                         "    - {id: svc, effect: allow, actions: [\"ota:*\"], "
+                         "resources: [\"#\"], conditions: {StringEquals: "
+                         "{principal.type: service}}}\n")}});
   Request r = MakeRequest("ota", "ota:publish", "firmware/x");
   r.principal.type = "device";
   EXPECT_TRUE(Allowed(*index, r));
@@ -322,9 +325,10 @@ TEST(CompileTest, ReportsEveryValidationProblem) {
 
 TEST(CompileTest, ExceedingTheStatementBudgetFailsCleanly) {
   ParsedSources parsed;
-  ASSERT_TRUE(ParseSources(std::vector<SourceFile>{{"p.yaml", Policy("\"*\"", Allow("a", "x:y", "t") +
-                                                                           Allow("b", "x:y", "u"))}},
-                           parsed)
+  ASSERT_TRUE(ParseSources(
+                  std::vector<SourceFile>{
+                      {"p.yaml", Policy("\"*\"", Allow("a", "x:y", "t") + Allow("b", "x:y", "u"))}},
+                  parsed)
                   .ok());
   CompileLimits limits;
   limits.max_statements = 1;
@@ -334,10 +338,10 @@ TEST(CompileTest, ExceedingTheStatementBudgetFailsCleanly) {
 
 TEST(CompileTest, ExceedingTheTrieNodeBudgetFailsCleanly) {
   ParsedSources parsed;
-  ASSERT_TRUE(
-      ParseSources(std::vector<SourceFile>{{"p.yaml", Policy("\"*\"", Allow("a", "x:y", "a/b/c/d"))}},
-                   parsed)
-          .ok());
+  ASSERT_TRUE(ParseSources(std::vector<SourceFile>{{"p.yaml",
+                                                    Policy("\"*\"", Allow("a", "x:y", "a/b/c/d"))}},
+                           parsed)
+                  .ok());
   CompileLimits limits;
   limits.max_trie_nodes = 3;
   EXPECT_THAT(Compile(parsed.set, limits),
@@ -345,8 +349,9 @@ TEST(CompileTest, ExceedingTheTrieNodeBudgetFailsCleanly) {
 }
 
 TEST(CompileTest, CompiledIndexCountsWhatItHolds) {
-  auto index = CompileOrDie({{"e.yaml", kEntities},
-                             {"p.yaml", Policy("\"*\"", Allow("a", "x:y", "t") + Allow("b", "x:y", "u"))}});
+  auto index =
+      CompileOrDie({{"e.yaml", kEntities},
+                    {"p.yaml", Policy("\"*\"", Allow("a", "x:y", "t") + Allow("b", "x:y", "u"))}});
   EXPECT_EQ(index->statement_count(), 2u);
   EXPECT_EQ(index->policy_count(), 1u);
   EXPECT_EQ(index->entity_count(), 2u);
