@@ -74,13 +74,11 @@ bool ResourceMatches(const ResourcePattern& pattern, Effect effect, bool subscri
 
 }  // namespace
 
-Decision EvaluateReference(const RuleIndex& index, const Request& request) {
-  Decision decision;
+std::vector<StatementTrace> ExplainDecision(const RuleIndex& index, const Request& request) {
+  std::vector<StatementTrace> traces;
   const bool subscribe = request.action == kSubscribe;
-  if (subscribe ? !ValidateTopicFilter(request.resource).ok()
-                : !ValidateTopicName(request.resource).ok()) {
-    return decision;
-  }
+  const bool valid = subscribe ? ValidateTopicFilter(request.resource).ok()
+                               : ValidateTopicName(request.resource).ok();
   Levels resource = SplitLevels(request.resource);
 
   const Entity* entity = nullptr;
@@ -92,29 +90,41 @@ Decision EvaluateReference(const RuleIndex& index, const Request& request) {
   std::sort(groups.begin(), groups.end());
   std::vector<std::string_view> group_views(groups.begin(), groups.end());
 
-  std::vector<StatementRef> allows, denies;
   for (StatementRef ref = 0; ref < index.statement_count(); ++ref) {
     const RuleIndex::CompiledStatement& s = index.statement(ref);
     if (!Selects(index.set().policies[s.policy].principals, request, view, groups)) continue;
-    if (std::none_of(s.actions.begin(), s.actions.end(),
-                     [&](const std::string& a) { return ActionMatches(a, request.action); })) {
-      continue;
-    }
-    if (std::none_of(s.resources.begin(), s.resources.end(), [&](const ResourcePattern& p) {
+    StatementTrace t;
+    t.statement = ref;
+    t.action_matched = std::any_of(s.actions.begin(), s.actions.end(), [&](const std::string& a) {
+      return ActionMatches(a, request.action);
+    });
+    t.resource_matched =
+        valid && std::any_of(s.resources.begin(), s.resources.end(), [&](const ResourcePattern& p) {
           return ResourceMatches(p, s.effect, subscribe, resource, view);
-        })) {
-      continue;
-    }
+        });
     // Conditions, spelled out: all must hold for an allow; none may fail for a deny.
-    bool applies = true;
-    for (const CompiledCondition& c : s.conditions) {
-      Truth t = EvaluateCondition(c, view, group_views);
-      if (t == Truth::kFalse || (t == Truth::kUnknown && s.effect == Effect::kAllow)) {
-        applies = false;
+    bool conditions_apply = true;
+    if (t.action_matched && t.resource_matched) {
+      for (const CompiledCondition& c : s.conditions) {
+        Truth truth = EvaluateCondition(c, view, group_views);
+        t.conditions.push_back(truth);
+        if (truth == Truth::kFalse || (truth == Truth::kUnknown && s.effect == Effect::kAllow)) {
+          conditions_apply = false;
+        }
       }
     }
-    if (!applies) continue;
-    (s.effect == Effect::kDeny ? denies : allows).push_back(ref);
+    t.applies = t.action_matched && t.resource_matched && conditions_apply;
+    traces.push_back(std::move(t));
+  }
+  return traces;
+}
+
+Decision EvaluateReference(const RuleIndex& index, const Request& request) {
+  Decision decision;
+  std::vector<StatementRef> allows, denies;
+  for (const StatementTrace& t : ExplainDecision(index, request)) {
+    if (!t.applies) continue;
+    (index.statement(t.statement).effect == Effect::kDeny ? denies : allows).push_back(t.statement);
   }
   if (!denies.empty()) {
     decision.reason = Reason::kExplicitDeny;

@@ -63,6 +63,17 @@ Decision Evaluate(const RuleIndex& index, const Request& request);
 // topic.h: slow, obviously correct, kept for tests and fuzzers.
 Decision EvaluateReference(const RuleIndex& index, const Request& request);
 
+// Why each statement did or did not apply to a request, for `fleetpdp eval --explain`: every
+// statement whose policy selects the principal, in bundle order. Slow (the reference path).
+struct StatementTrace {
+  StatementRef statement = 0;
+  bool action_matched = false;
+  bool resource_matched = false;
+  std::vector<Truth> conditions;  // per condition, evaluated only when action and resource match
+  bool applies = false;
+};
+std::vector<StatementTrace> ExplainDecision(const RuleIndex& index, const Request& request);
+
 class RuleIndex {
  public:
   // A statement as compiled: what both evaluators check once a statement is a candidate.
@@ -94,6 +105,7 @@ class RuleIndex {
   friend class IndexBuilder;
   friend class Evaluator;
   friend Decision EvaluateReference(const RuleIndex&, const Request&);
+  friend std::vector<StatementTrace> ExplainDecision(const RuleIndex&, const Request&);
   friend absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet, const CompileLimits&);
   RuleIndex() = default;
 
