@@ -79,7 +79,7 @@ class DocumentParser {
     last_location_ = Loc(node);
     absl::flat_hash_set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      YAML::Node key = it->first;  // a copy: it-> points into a temporary
       if (!key.IsScalar()) {
         Error(key, absl::StrCat("keys in ", what, " must be strings"));
         continue;
@@ -169,7 +169,7 @@ class DocumentParser {
       if (!seen.insert(a.key).second) {
         Error(it->first, absl::StrCat("duplicate key ", Quote(a.key), " in ", what));
       }
-      const YAML::Node& value = it->second;
+      YAML::Node value = it->second;  // a copy: it-> points into a temporary
       if (value.IsScalar()) {
         a.values.push_back(value.Scalar());
       } else if (value.IsSequence()) {
@@ -404,7 +404,7 @@ class DocumentParser {
               "ForAllValues:");
         continue;
       }
-      const YAML::Node& values = it->second;
+      YAML::Node values = it->second;  // a copy: it-> points into a temporary
       if (values.IsScalar()) {
         c.values.push_back(values.Scalar());
       } else if (values.IsSequence()) {
