@@ -129,7 +129,7 @@ bool ResolveString(const Template& parts, const RequestView& view, std::string& 
       continue;
     }
     std::optional<std::string_view> v = view.Scalar(p.variable);
-    if (!v) return false;
+    if (!v || v->empty()) return false;  // empty would silently turn "${x}*" into "*"
     out.append(*v);
   }
   return true;
@@ -166,7 +166,7 @@ class Matcher {
               break;
             case GlobPart::kVariable: {
               std::optional<std::string_view> v = view_.Scalar(p.variable);
-              if (!v) return false;
+              if (!v || v->empty()) return false;  // "${x}*" must not become "*"
               // One literal token: '*' or '?' in the value match only themselves.
               tokens.push_back(GlobToken{GlobToken::kLiteral, *v});
               break;

@@ -10,10 +10,10 @@
 //     value matches, ForAllValues: when every value does (an empty list: yes);
 //   - a condition that cannot be decided — the attribute is missing, a list where one value is
 //     needed, a value that does not parse as the operator's type, or a variable in a condition
-//     value that is missing — is UNKNOWN. Uncertainty never helps a request: an allow applies only
-//     when all its conditions hold; a deny applies unless one of its conditions definitely fails.
-//     So a deny guarded by NotIpAddress cannot be dodged by leaving source_ip out. Only Exists
-//     looks at presence and is never unknown.
+//     value that is missing or empty — is UNKNOWN. Uncertainty never helps a request: an allow
+//     applies only when all its conditions hold; a deny applies unless one of its conditions
+//     definitely fails. So a deny guarded by NotIpAddress cannot be dodged by leaving source_ip
+//     out. Only Exists looks at presence and is never unknown.
 //
 // Thread safety: compiled conditions are immutable.
 #ifndef FLEETPDP_ENGINE_CONDITIONS_H_

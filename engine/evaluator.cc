@@ -17,7 +17,10 @@ bool StartsWithDollar(std::string_view level) { return !level.empty() && level.f
 
 // True when the level template `parts` produces exactly `level` for this request, without
 // building the string. Variable values must be safe level values (pattern.h's invariant).
-bool TemplateMatchesLevel(const Template& parts, const RequestView& view, std::string_view level) {
+bool TemplateMatchesLevel(const Template& parts, const RequestView& view, std::string_view level,
+                          bool at_root) {
+  // A leading variable never matches a '$' topic (pattern.h's invariant).
+  if (at_root && parts.front().is_variable && level.starts_with('$')) return false;
   for (const TemplatePart& part : parts) {
     std::string_view piece;
     if (part.is_variable) {
@@ -33,8 +36,8 @@ bool TemplateMatchesLevel(const Template& parts, const RequestView& view, std::s
   return level.empty();
 }
 
-// The value a template takes for this request, when it only needs to be known to exist and not
-// start with '$' (overlap with a '+' or '#' filter level).
+// Whether a template has a value for this request that a '+' or '#' filter level can overlap:
+// it resolves, and at the root it does not start with '$'.
 bool TemplateResolvable(const Template& parts, const RequestView& view, bool at_root) {
   bool first = true;
   for (const TemplatePart& part : parts) {
@@ -88,7 +91,10 @@ class Evaluator {
     return it == index.entity_numbers_.end() ? nullptr : &index.set_.entities[it->second];
   }
 
+  // False for a request ValidateRequest would refuse: no principal, no action, or a resource that
+  // is not a valid topic name (filter, for subscribe).
   bool ParseResource() {
+    if (request_.principal.id.empty() || request_.action.empty()) return false;
     const std::string& r = request_.resource;
     subscribe_ = request_.action == kSubscribe;
     if (subscribe_) {
@@ -201,7 +207,8 @@ class Evaluator {
       if (node.plus != RuleIndex::kNone && !(at_root && dollar))
         stack_.push_back({node.plus, i + 1});
       for (const RuleIndex::TemplateEdge& e : node.templated) {
-        if (TemplateMatchesLevel(e.parts, view_, level)) stack_.push_back({e.child, i + 1});
+        if (TemplateMatchesLevel(e.parts, view_, level, at_root))
+          stack_.push_back({e.child, i + 1});
       }
     }
   }
@@ -238,7 +245,8 @@ class Evaluator {
         stack_.push_back({node.plus, i + 1});
       }
       for (const RuleIndex::TemplateEdge& e : node.templated) {
-        if (TemplateMatchesLevel(e.parts, view_, level)) stack_.push_back({e.child, i + 1});
+        if (TemplateMatchesLevel(e.parts, view_, level, at_root))
+          stack_.push_back({e.child, i + 1});
       }
     }
   }
@@ -280,7 +288,8 @@ class Evaluator {
         stack_.push_back({node.plus, i + 1});
       }
       for (const RuleIndex::TemplateEdge& e : node.templated) {
-        if (TemplateMatchesLevel(e.parts, view_, level)) stack_.push_back({e.child, i + 1});
+        if (TemplateMatchesLevel(e.parts, view_, level, at_root))
+          stack_.push_back({e.child, i + 1});
       }
     }
   }

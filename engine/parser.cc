@@ -207,6 +207,18 @@ class DocumentParser {
     }
   }
 
+  // Entity ids are client ids and thing names: anything printable, but never a character that
+  // could not stand in a topic level (such an id could never match ${principal.id}).
+  void CheckEntityId(const YAML::Node& at, absl::string_view id) {
+    for (char c : id) {
+      if (c == '/' || c == '+' || c == '#' || static_cast<unsigned char>(c) <= ' ') {
+        Error(at, absl::StrCat("entity id ", Quote(id),
+                               " may not contain '/', '+', '#', spaces or control characters"));
+        return;
+      }
+    }
+  }
+
   void ParsePolicy(const YAML::Node& doc) {
     if (!CheckMap(doc, "a Policy", {"apiVersion", "kind", "metadata", "spec"})) return;
     Policy policy;
@@ -469,6 +481,7 @@ class DocumentParser {
         entity.location = Loc(e);
         if (!CheckMap(e, "an entity", {"id", "groups", "attributes", "description"})) continue;
         entity.id = Scalar(e, "id", /*required=*/true);
+        CheckEntityId(e["id"], entity.id);
         entity.groups = StringList(e, "groups", /*required=*/false);
         entity.attributes = Attributes(e["attributes"], "attributes");
         out_.set.entities.push_back(std::move(entity));
@@ -479,8 +492,9 @@ class DocumentParser {
   void ParseTests(const YAML::Node& doc) {
     if (!CheckMap(doc, "a PolicyTest", {"apiVersion", "kind", "metadata", "cases"})) return;
     std::string suite;
-    if (YAML::Node metadata = doc["metadata"];
-        metadata.IsDefined() && CheckMap(metadata, "metadata", {"name", "description"})) {
+    if (YAML::Node metadata = doc["metadata"]; !metadata.IsDefined()) {
+      suite = file_.path;  // a suite without a name is known by its file
+    } else if (CheckMap(metadata, "metadata", {"name", "description"})) {
       suite = Scalar(metadata, "name", /*required=*/true);
     }
     YAML::Node cases = doc["cases"];

@@ -250,6 +250,13 @@ bool ResolvePattern(const ResourcePattern& pattern, const RequestView& view, Res
   }
   out.storage.reserve(partial);
   for (const PatternLevel& l : pattern.levels) {
+    // A value may not steer the first level into '$' topics ("${principal.id}/#" with the client
+    // id "$SYS"): like a leading wildcard, a leading variable never matches a '$' topic.
+    const bool first = out.levels.empty();
+    if (first && l.kind == PatternLevel::kTemplate && l.parts.front().is_variable) {
+      std::optional<std::string_view> value = view.Scalar(l.parts.front().variable);
+      if (value && value->starts_with('$')) return false;
+    }
     switch (l.kind) {
       case PatternLevel::kLiteral:
         out.levels.push_back(l.literal);

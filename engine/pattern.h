@@ -7,7 +7,8 @@
 //
 // Invariant (the "no widening" rule): a variable's value is always compared as literal text. A
 // value that is missing, empty, or contains '/', '+', '#' or NUL makes the whole pattern match
-// nothing, so no value can add levels or wildcards to a pattern.
+// nothing, so no value can add levels or wildcards to a pattern; and a variable that starts the
+// first level never matches a '$' topic (as a leading wildcard would not).
 //
 // Thread safety: parsed patterns are immutable values; resolution writes only to its output.
 #ifndef FLEETPDP_ENGINE_PATTERN_H_

@@ -26,6 +26,12 @@ std::vector<TestResult> RunPolicyTests(const RuleIndex& index, const std::vector
     TestResult r;
     r.test = &t;
     r.decision = Evaluate(index, t.request);
+    if (absl::Status valid = ValidateRequest(t.request); !valid.ok()) {
+      // A deny for an invalid request proves nothing about the policies: the test is wrong.
+      r.failure = absl::StrCat("invalid request: ", valid.message());
+      results.push_back(std::move(r));
+      continue;
+    }
     std::vector<std::string> problems;
     if (r.decision.allowed != t.expect_allow) {
       problems.push_back(absl::StrCat("expected ", t.expect_allow ? "ALLOW" : "DENY"));

@@ -77,8 +77,9 @@ bool ResourceMatches(const ResourcePattern& pattern, Effect effect, bool subscri
 std::vector<StatementTrace> ExplainDecision(const RuleIndex& index, const Request& request) {
   std::vector<StatementTrace> traces;
   const bool subscribe = request.action == kSubscribe;
-  const bool valid = subscribe ? ValidateTopicFilter(request.resource).ok()
-                               : ValidateTopicName(request.resource).ok();
+  const bool valid = !request.principal.id.empty() && !request.action.empty() &&
+                     (subscribe ? ValidateTopicFilter(request.resource).ok()
+                                : ValidateTopicName(request.resource).ok());
   Levels resource = SplitLevels(request.resource);
 
   const Entity* entity = nullptr;

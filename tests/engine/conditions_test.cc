@@ -720,6 +720,17 @@ TEST(UnknownConditionTest, ForAllValuesWithAnUnparseableValueIsUnknown) {
   EXPECT_EQ(ReasonFor(*index, outside), Reason::kAllowed);  // one value definitely fails
 }
 
+TEST(UnknownConditionTest, AnEmptyVariableDoesNotTurnAStringLikePatternIntoAStar) {
+  Request r = Publish();
+  AddAttribute(r.principal.attributes, "prefix", "");
+  AddAttribute(r.context, "v", "anything");
+  EXPECT_FALSE(Holds(R"(StringLike: { context.v: "${principal.attributes.prefix}*" })", r));
+  Request set = Publish();
+  AddAttribute(set.principal.attributes, "prefix", "any");
+  AddAttribute(set.context, "v", "anything");
+  EXPECT_TRUE(Holds(R"(StringLike: { context.v: "${principal.attributes.prefix}*" })", set));
+}
+
 TEST(UnknownConditionTest, DenyWithAMissingVariableInItsValueApplies) {
   auto index =
       AllowWithGuardedDeny(R"(StringNotEquals: { context.v: "${principal.attributes.owner}" })");

@@ -1286,5 +1286,14 @@ TEST(ParserTest, CompileRejectsASetThatFailsValidation) {
               HasSubstr("b.yaml:1:1: duplicate policy name \"cams\""));
 }
 
+TEST(ParserTest, EntityIdThatCouldNeverMatchAVariableIsReported) {
+  const std::string yaml = "apiVersion: fleetpdp/v1\nkind: Entities\ndevices:\n  - {id: \"a/b\"}\n";
+  EXPECT_THAT(ProblemsIn(yaml),
+              HasSubstr("p.yaml:4:10: entity id \"a/b\" may not contain '/', '+', '#'"));
+  EXPECT_EQ(
+      ProblemsIn("apiVersion: fleetpdp/v1\nkind: Entities\ndevices:\n  - {id: \"urn:dev:1\"}\n"),
+      "");
+}
+
 }  // namespace
 }  // namespace fleetpdp::engine

@@ -86,5 +86,34 @@ cases:
               HasSubstr("expected statements [p/other], got ALLOW (ALLOWED: p/own)"));
 }
 
+TEST(RunPolicyTestsTest, AnInvalidRequestFailsTheTestInsteadOfPassingAsADeny) {
+  std::vector<TestCase> storage;
+  auto results = RunTests(R"(
+apiVersion: fleetpdp/v1
+kind: PolicyTest
+metadata: {name: s}
+cases:
+  - {name: wildcard publish, principal: a, action: mqtt:publish, resource: "d/+/x", expect: deny}
+)",
+                          storage);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].passed);
+  EXPECT_THAT(results[0].failure,
+              HasSubstr("invalid request: resource: topic \"d/+/x\" contains a wildcard"));
+}
+
+TEST(RunPolicyTestsTest, ASuiteWithoutMetadataIsNamedByItsFile) {
+  std::vector<TestCase> storage;
+  auto results = RunTests(R"(
+apiVersion: fleetpdp/v1
+kind: PolicyTest
+cases:
+  - {name: own, principal: a, action: mqtt:publish, resource: d/a/x, expect: allow}
+)",
+                          storage);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].test->suite, "t.yaml");
+}
+
 }  // namespace
 }  // namespace fleetpdp::engine

@@ -112,6 +112,13 @@ TEST(TopicRuleTest, ExplicitDollarPatternsMatchDollarTopics) {
   EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "$SYS/+/uptime")));
 }
 
+TEST(DecisionTest, RequestWithoutPrincipalOrActionIsDenied) {
+  auto index = CompileYaml(Policy("\"*\"", Allow("all", "*", "#")));
+  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "x:y", "t")));
+  EXPECT_EQ(Summary(*index, MakeRequest("", "x:y", "t")), "DENY(DEFAULT_DENY)");
+  EXPECT_EQ(Summary(*index, MakeRequest("d", "", "t")), "DENY(DEFAULT_DENY)");
+}
+
 TEST(TopicRuleTest, PublishToATopicWithWildcardsIsDenied) {
   auto index = CompileYaml(Policy("\"*\"", Allow("all", "mqtt:publish", "#")));
   EXPECT_EQ(Summary(*index, MakeRequest("d", "mqtt:publish", "a/+")), "DENY(DEFAULT_DENY)");
@@ -210,6 +217,17 @@ TEST(VariableTest, ClientIdWithSlashDoesNotAddLevels) {
       CompileYaml(Policy("\"*\"", Allow("own", "mqtt:*", "devices/${principal.id}/telemetry")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("a/b", "mqtt:publish", "devices/a/b/telemetry")));
   EXPECT_FALSE(Allowed(*index, MakeRequest("a/b", "mqtt:subscribe", "devices/a/b/telemetry")));
+}
+
+TEST(VariableTest, ALeadingVariableNeverReachesDollarTopics) {
+  auto index = CompileYaml(Policy("\"*\"", Allow("own-tree", "mqtt:*", "${principal.id}/#")));
+  EXPECT_TRUE(Allowed(*index, MakeRequest("cam", "mqtt:publish", "cam/x")));
+  EXPECT_FALSE(Allowed(*index, MakeRequest("$SYS", "mqtt:publish", "$SYS/broker/clients")));
+  EXPECT_FALSE(Allowed(*index, MakeRequest("$SYS", "mqtt:subscribe", "$SYS/#")));
+  EXPECT_FALSE(Allowed(*index, MakeRequest("$SYS", "mqtt:subscribe", "$SYS")));
+  // A '$' written by the policy author is the author's choice.
+  auto literal = CompileYaml(Policy("\"*\"", Allow("sys", "mqtt:*", "$${principal.id}/#")));
+  EXPECT_TRUE(Allowed(*literal, MakeRequest("SYS", "mqtt:publish", "$SYS/x")));
 }
 
 TEST(VariableTest, DenyWithAVariableOverlapsASubscribeFilter) {
