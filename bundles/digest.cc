@@ -1,0 +1,58 @@
+#include "bundles/digest.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace fleetpdp::bundles {
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
+      length != 32) {
+    // SHA-256 is built into every OpenSSL 3 default provider: failing here is a broken
+    // installation, not bad input.
+    std::fputs("fleetpdp: OpenSSL cannot compute SHA-256\n", stderr);
+    std::abort();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(size_t{2} * length, '\0');
+  for (size_t i = 0; i < length; ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
+std::string CanonicalList(const BundleFiles& files) {
+  std::string list;
+  for (const auto& [path, content] : files) {
+    if (path == kSignaturesPath) continue;
+    // Valid bundle paths hold no backslash or newline (ValidateBundlePath). For any other map the
+    // line is escaped as sha256sum escapes it — a leading '\' and "\\", "\n" in the name — so
+    // that no path can pass for several lines and the list stays unambiguous.
+    bool escape = path.find_first_of("\\\n") != std::string::npos;
+    if (escape) list += '\\';
+    list += Sha256Hex(content);
+    list += "  ";
+    if (!escape) {
+      list += path;
+    } else {
+      for (char c : path) {
+        if (c == '\\') {
+          list += "\\\\";
+        } else if (c == '\n') {
+          list += "\\n";
+        } else {
+          list += c;
+        }
+      }
+    }
+    list += '\n';
+  }
+  return list;
+}
+
+}  // namespace fleetpdp::bundles
