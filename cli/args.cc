@@ -70,10 +70,12 @@ bool Args::TakeSwitch(std::string_view name) {
     found = true;
     item.taken = true;
     if (item.has_value) {
-      // "--explain foo": the value was a positional argument after all.
-      items_.insert(items_.begin() + i + 1, Item{"", item.value, true, false});
+      // "--explain foo": the value was a positional argument after all. (Insert last: it
+      // invalidates `item`.)
+      std::string value = std::move(item.value);
       item.has_value = false;
       item.value.clear();
+      items_.insert(items_.begin() + i + 1, Item{"", std::move(value), true, false});
     }
   }
   return found;

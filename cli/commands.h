@@ -12,6 +12,8 @@ inline constexpr int kExitUsage = 2;
 
 int RunTestCommand(int argc, char** argv);
 int RunEvalCommand(int argc, char** argv);
+int RunBundleCommand(int argc, char** argv);
+int RunKeygenCommand(int argc, char** argv);
 
 }  // namespace fleetpdp::cli
 

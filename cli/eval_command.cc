@@ -3,9 +3,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "bundles/source_directory.h"
+#include "absl/strings/str_join.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/loading.h"
 #include "engine/rule_index.h"
 
 namespace fleetpdp::cli {
@@ -29,11 +30,57 @@ and the deciding statements. A source directory needs no signature: this is the 
                         an application action such as ota:download
   --resource RESOURCE   a topic (publish, receive, retain), a topic filter (subscribe), a client id
                         (connect) or a path (application actions)
+  --explain             list every statement that selects the principal and why it did or did
+                        not apply (action, resource, each condition)
   --exit-code           exit 1 when the decision is DENY (for scripts)
 
 Exit status: 0 (1 for DENY with --exit-code); 2 for bad usage, an invalid request or a bundle that
 does not compile.
 )";
+
+std::string_view TruthName(engine::Truth t) {
+  switch (t) {
+    case engine::Truth::kTrue:
+      return "holds";
+    case engine::Truth::kFalse:
+      return "fails";
+    case engine::Truth::kUnknown:
+      return "unknown (attribute missing or unparseable)";
+  }
+  return "?";
+}
+
+void PrintExplanation(const engine::RuleIndex& index, const engine::Request& request) {
+  std::vector<engine::StatementTrace> traces = engine::ExplainDecision(index, request);
+  std::cout << "\nexplain: " << traces.size() << " of " << index.statement_count()
+            << " statements select principal \"" << request.principal.id << "\"\n";
+  for (const engine::StatementTrace& t : traces) {
+    const auto& s = index.statement(t.statement);
+    std::cout << (t.applies ? "  applies  " : "  -        ") << s.name << " ("
+              << (s.effect == engine::Effect::kAllow ? "allow" : "deny") << ", " << s.location.file
+              << ":" << s.location.line << ")\n";
+    if (!t.action_matched) {
+      std::cout << "             action: none of [" << absl::StrJoin(s.actions, ", ")
+                << "] matches " << request.action << "\n";
+      continue;
+    }
+    if (!t.resource_matched) {
+      std::vector<std::string> patterns;
+      for (const auto& p : s.resources) patterns.push_back(p.text);
+      std::cout << "             resource: none of [" << absl::StrJoin(patterns, ", ") << "] "
+                << (request.action == engine::kSubscribe
+                        ? (s.effect == engine::Effect::kAllow ? "contains" : "overlaps")
+                        : "matches")
+                << " " << request.resource << "\n";
+      continue;
+    }
+    for (size_t i = 0; i < t.conditions.size(); ++i) {
+      const engine::CompiledCondition& c = s.conditions[i];
+      std::cout << "             condition " << c.op->name << " on " << c.key.ToString() << ": "
+                << TruthName(t.conditions[i]) << "\n";
+    }
+  }
+}
 
 }  // namespace
 
@@ -66,6 +113,8 @@ int RunEvalCommand(int argc, char** argv) {
     }
   }
   bool exit_code = args.TakeSwitch("--exit-code");
+  bool explain = args.TakeSwitch("--explain");
+  std::optional<std::string> keys = args.Take("--keys");
   if (absl::Status s = args.Finish(); !s.ok()) {
     std::cerr << "fleetpdp eval: " << s.message() << "\n\n" << kUsage;
     return kExitUsage;
@@ -74,8 +123,10 @@ int RunEvalCommand(int argc, char** argv) {
   if (absl::Status s = engine::ValidateRequest(request); !s.ok()) {
     return fail(absl::StrCat("invalid request: ", s.message(), " (see fleetpdp eval --help)"));
   }
-  absl::StatusOr<bundles::CompiledSource> source = bundles::CompileSourceDirectory(*bundle);
+  std::string note;
+  absl::StatusOr<bundles::LoadedBundle> source = LoadForAuthoring(*bundle, keys, note);
   if (!source.ok()) return fail(absl::StrCat(*bundle, ": ", source.status().message()));
+  if (!note.empty()) std::cerr << note << "\n";
 
   engine::Decision d = engine::Evaluate(*source->index, request);
   std::cout << (d.allowed ? "ALLOW" : "DENY") << " (" << engine::ReasonName(d.reason) << ")\n";
@@ -83,6 +134,7 @@ int RunEvalCommand(int argc, char** argv) {
     const auto& s = source->index->statement(ref);
     std::cout << "  " << s.name << "  (" << s.location.file << ":" << s.location.line << ")\n";
   }
+  if (explain) PrintExplanation(*source->index, request);
   return exit_code && !d.allowed ? kExitFailed : kExitOk;
 }
 

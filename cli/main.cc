@@ -15,8 +15,13 @@ FleetPDP decides whether IoT devices and services may connect, publish, subscrib
 perform an application action, from signed policy bundles.
 
 Commands:
-  test SRC        run a policy source directory's unit tests
-  eval …          decide one request against a policy source directory
+  test SRC                 run the policy unit tests of a source directory or bundle
+  eval …                   decide one request (with --explain: why)
+  bundle build SRC -o B    validate, compile, test and pack a bundle (the CI gate)
+  bundle sign B …          sign a bundle with an Ed25519 key
+  bundle verify B …        check a bundle as a server would
+  bundle inspect B         show a bundle's revision, digest, signers, counts
+  keygen --key-id ID       generate an Ed25519 signing key pair
 
 Run "fleetpdp COMMAND --help" for a command's flags. "fleetpdp --version" prints the version.
 )";
@@ -41,6 +46,8 @@ int main(int argc, char** argv) {
   // Subcommands see their own name as argv[0].
   if (command == "test") return RunTestCommand(argc - 1, argv + 1);
   if (command == "eval") return RunEvalCommand(argc - 1, argv + 1);
+  if (command == "bundle") return RunBundleCommand(argc - 1, argv + 1);
+  if (command == "keygen") return RunKeygenCommand(argc - 1, argv + 1);
   std::cerr << "fleetpdp: unknown command \"" << command << "\"\n\n" << kUsage;
   return kExitUsage;
 }

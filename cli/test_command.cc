@@ -6,21 +6,23 @@
 #include <string>
 
 #include "absl/strings/str_join.h"
-#include "bundles/source_directory.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/loading.h"
 #include "engine/policy_tests.h"
 
 namespace fleetpdp::cli {
 namespace {
 
-constexpr char kUsage[] = R"(usage: fleetpdp test SRC [--junit FILE] [--verbose]
+constexpr char kUsage[] = R"(usage: fleetpdp test SRC [--keys DIR] [--junit FILE] [--verbose]
 
-Runs the policy unit tests of the source directory SRC (tests/**.yaml, kind: PolicyTest) against
-its policies and entities, and prints one line per failed test (every test with --verbose) and a
-closing line "N passed, N failed".
+Runs the policy unit tests of SRC (tests/**.yaml, kind: PolicyTest) against its policies and
+entities, and prints one line per failed test (every test with --verbose) and a closing line
+"N passed, N failed".
 
-  SRC             a policy source directory with policies/, and optionally entities/ and tests/
+  SRC             a policy source directory (manifest.yaml, policies/, entities/, tests/) or a
+                  bundle archive
+  --keys DIR      verify the bundle's signature against these trusted keys first
   --junit FILE    also write the results as JUnit XML to FILE (for CI test reports)
   --verbose, -v   print every test with its decision and deciding statements
 
@@ -83,6 +85,7 @@ int RunTestCommand(int argc, char** argv) {
   }
   std::optional<std::string> junit = args.Take("--junit");
   bool verbose = args.TakeSwitch("--verbose") || args.TakeSwitch("-v");
+  std::optional<std::string> keys = args.Take("--keys");
   std::vector<std::string> positional = args.TakePositional();
   if (absl::Status s = args.Finish(); !s.ok()) {
     std::cerr << "fleetpdp test: " << s.message() << "\n\n" << kUsage;
@@ -93,34 +96,22 @@ int RunTestCommand(int argc, char** argv) {
     return kExitUsage;
   }
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<bundles::CompiledSource> source = bundles::CompileSourceDirectory(positional[0]);
-  if (!source.ok()) {
-    std::cerr << "fleetpdp test: " << positional[0] << ": " << source.status().message() << "\n";
+  std::string note;
+  absl::StatusOr<bundles::LoadedBundle> bundle = LoadForAuthoring(positional[0], keys, note);
+  if (!bundle.ok()) {
+    std::cerr << "fleetpdp test: " << positional[0] << ": " << bundle.status().message() << "\n";
     return kExitUsage;
   }
-  std::vector<engine::TestResult> results = engine::RunPolicyTests(*source->index, source->tests);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  size_t passed = 0, failed = 0;
-  for (const engine::TestResult& r : results) {
-    const engine::TestCase& t = *r.test;
-    r.passed ? ++passed : ++failed;
-    if (r.passed && !verbose) continue;
-    const engine::Decision& d = r.decision;
-    std::cout << (r.passed ? "PASS " : "FAIL ") << t.suite << ": " << t.name << "\n";
-    std::cout << "     " << t.request.principal.id << " " << t.request.action << " "
-              << t.request.resource << " → " << (d.allowed ? "ALLOW" : "DENY") << " ("
-              << engine::ReasonName(d.reason);
-    if (!d.statements.empty()) {
-      std::cout << ": " << absl::StrJoin(source->index->StatementNames(d), ", ");
-    }
-    std::cout << ")\n";
-    if (!r.passed) {
-      std::cout << "     " << t.location.file << ":" << t.location.line << ": " << r.failure
-                << "\n";
-    }
+  if (!note.empty()) std::cerr << note << "\n";
+  if (keys) {
+    std::cout << "verified " << bundle->metadata.name << " rev " << bundle->metadata.revision
+              << ", digest " << bundle->metadata.digest << ", signed by \""
+              << bundle->metadata.key_id << "\"\n";
   }
-  if (results.empty()) std::cout << "no tests found under " << positional[0] << "/tests\n";
-  std::cout << passed << " passed, " << failed << " failed\n";
+  TestSummary summary = RunAndPrintTests(*bundle, verbose);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const size_t failed = summary.failed;
+  const std::vector<engine::TestResult>& results = summary.results;
   if (junit && !WriteJunit(*junit, results, seconds)) {
     std::cerr << "fleetpdp test: cannot write JUnit report to \"" << *junit << "\"\n";
     return kExitUsage;

@@ -135,7 +135,7 @@ class Generator {
         s.groups.push_back("g" + std::to_string(Int(0, groups)));
         break;
     }
-    if (s.ids.empty() && s.groups.empty() || Chance(0.2)) {
+    if ((s.ids.empty() && s.groups.empty()) || Chance(0.2)) {
       s.attributes.emplace_back(Pick({"k1", "k2"}), Pick({"a", "b", "x"}));
     }
     if (s.ids.size() == 1 && s.ids[0].empty()) s.ids[0] = "d1";
