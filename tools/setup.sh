@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake g++ make ninja-build pkg-config ccache git ca-certificates
+  cmake g++ make ninja-build pkg-config ccache git ca-certificates openssl
   # libraries
   libyaml-cpp-dev libabsl-dev nlohmann-json3-dev libssl-dev libarchive-dev zlib1g-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
