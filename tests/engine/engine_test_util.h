@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "engine/parser.h"
 #include "engine/rule_index.h"
 #include "gtest/gtest.h"
@@ -67,11 +68,7 @@ inline bool Allowed(const RuleIndex& index, const Request& request) {
 inline std::string Summary(const RuleIndex& index, const Request& request) {
   Decision d = DecideBoth(index, request);
   std::string s = d.allowed ? "ALLOW" : "DENY(" + std::string(ReasonName(d.reason)) + ")";
-  std::string sep = " ";
-  for (const std::string& name : index.StatementNames(d)) {
-    s += sep + name;
-    sep = ",";
-  }
+  if (!d.statements.empty()) s += " " + absl::StrJoin(index.StatementNames(d), ",");
   return s;
 }
 
