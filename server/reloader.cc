@@ -1,0 +1,124 @@
+#include "server/reloader.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "bundles/archive.h"
+#include "server/metrics.h"
+
+namespace fleetpdp::server {
+
+Reloader::Reloader(std::unique_ptr<BundleSource> source, const bundles::Keyring* keyring,
+                   ReloaderOptions options, BundleHolder& holder, Metrics* metrics)
+    : source_(std::move(source)),
+      keyring_(keyring),
+      options_(std::move(options)),
+      holder_(holder),
+      metrics_(metrics) {}
+
+Reloader::~Reloader() { Stop(); }
+
+absl::Status Reloader::Install(const bundles::BundleFiles& files, const std::string& origin) {
+  bundles::LoadOptions load;
+  load.allow_unsigned = options_.allow_unsigned;
+  load.compile_limits = options_.compile_limits;
+  std::shared_ptr<const bundles::LoadedBundle> current = holder_.Current();
+  if (current) {
+    load.revision_in_force = current->metadata.revision;
+    load.digest_in_force = current->metadata.digest;
+  }
+  absl::StatusOr<bundles::LoadedBundle> loaded = bundles::LoadBundle(files, keyring_, load);
+  if (!loaded.ok()) {
+    std::string reason(bundles::RejectionReasonOf(loaded.status()));
+    absl::Status error(loaded.status().code(),
+                       absl::StrCat("bundle from ", origin, " rejected (", reason,
+                                    "): ", loaded.status().message()));
+    holder_.RecordFailure(std::string(error.message()), absl::Now());
+    if (metrics_ != nullptr) metrics_->CountBundleLoad(reason);
+    if (options_.on_attempt) options_.on_attempt(error, nullptr);
+    return error;
+  }
+  if (current && current->metadata.digest == loaded->metadata.digest) {
+    // Same content (e.g. re-signed by another key): nothing to swap.
+    if (options_.on_attempt) options_.on_attempt(absl::OkStatus(), &current->metadata);
+    return absl::OkStatus();
+  }
+  auto bundle = std::make_shared<const bundles::LoadedBundle>(*std::move(loaded));
+  absl::Time now = absl::Now();
+  holder_.Install(bundle, now);
+  if (metrics_ != nullptr) {
+    metrics_->CountBundleLoad("success");
+    metrics_->SetBundle(bundle->metadata.name, bundle->metadata.revision, bundle->metadata.digest,
+                        bundle->metadata.key_id, now);
+  }
+  if (!options_.persist_path.empty() && origin != options_.persist_path.string()) {
+    absl::StatusOr<std::string> archive = bundles::WriteBundleArchive(files);
+    absl::Status persisted =
+        archive.ok() ? bundles::WriteFileBytes(options_.persist_path, *archive) : archive.status();
+    if (!persisted.ok() && options_.on_attempt) {
+      options_.on_attempt(
+          absl::UnavailableError(
+              absl::StrCat("bundle installed, but keeping a copy failed: ", persisted.message())),
+          &bundle->metadata);
+    }
+  }
+  if (options_.on_attempt) options_.on_attempt(absl::OkStatus(), &bundle->metadata);
+  return absl::OkStatus();
+}
+
+absl::Status Reloader::ReloadNow() {
+  absl::MutexLock lock(&load_mu_);
+  absl::StatusOr<std::optional<bundles::BundleFiles>> fetched = source_->FetchIfChanged();
+  if (!fetched.ok()) {
+    holder_.RecordFailure(std::string(fetched.status().message()), absl::Now());
+    if (metrics_ != nullptr) {
+      metrics_->CountBundleLoad(bundles::RejectionReasonOf(fetched.status()) == "unreadable"
+                                    ? "unavailable"
+                                    : bundles::RejectionReasonOf(fetched.status()));
+    }
+    if (options_.on_attempt) options_.on_attempt(fetched.status(), nullptr);
+    return fetched.status();
+  }
+  if (!fetched->has_value()) return absl::OkStatus();  // unchanged
+  return Install(**fetched, source_->Describe());
+}
+
+absl::Status Reloader::LoadPersisted() {
+  if (options_.persist_path.empty()) {
+    return absl::FailedPreconditionError("no persisted bundle configured");
+  }
+  absl::MutexLock lock(&load_mu_);
+  absl::StatusOr<bundles::BundleFiles> files = bundles::ReadBundle(options_.persist_path);
+  if (!files.ok()) return files.status();
+  return Install(*files, options_.persist_path.string());
+}
+
+void Reloader::Start(absl::Duration interval) {
+  thread_ = std::thread([this, interval] {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || triggered_; };
+        mu_.AwaitWithTimeout(absl::Condition(&wake), interval);
+        if (stop_) return;
+        triggered_ = false;
+      }
+      (void)ReloadNow();  // outcome reported through holder, metrics and on_attempt
+    }
+  });
+}
+
+void Reloader::Trigger() {
+  absl::MutexLock lock(&mu_);
+  triggered_ = true;
+}
+
+void Reloader::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace fleetpdp::server

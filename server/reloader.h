@@ -1,0 +1,81 @@
+// Keeps a replica's bundle current: fetches from the source, verifies and compiles off the
+// request path, installs only a complete good bundle, and keeps the last good one serving when a
+// new one is rejected (counted in metrics, logged, and reported in BundleInfo).
+//
+//   Reloader reloader(std::move(source), keyring, options, holder, metrics);
+//   reloader.ReloadNow();                       // first load, at startup
+//   reloader.Start(absl::Seconds(10));          // then poll; Trigger() on SIGHUP
+//
+// Thread safety: ReloadNow/Trigger may be called from any thread; loads are serialized.
+#ifndef FLEETPDP_SERVER_RELOADER_H_
+#define FLEETPDP_SERVER_RELOADER_H_
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "bundles/loader.h"
+#include "bundles/signing.h"
+#include "server/bundle_holder.h"
+#include "server/bundle_source.h"
+
+namespace fleetpdp::server {
+
+class Metrics;
+
+struct ReloaderOptions {
+  bool allow_unsigned = false;
+  engine::CompileLimits compile_limits;
+  // Where to keep a copy of the last good bundle (its archive), for a cold start without the
+  // source; empty: none.
+  std::filesystem::path persist_path;
+  // Called after every attempt with its outcome (for logging).
+  std::function<void(const absl::Status&, const bundles::BundleMetadata*)> on_attempt;
+};
+
+class Reloader {
+ public:
+  // `keyring` may be null only with allow_unsigned; `metrics` may be null.
+  Reloader(std::unique_ptr<BundleSource> source, const bundles::Keyring* keyring,
+           ReloaderOptions options, BundleHolder& holder, Metrics* metrics);
+  ~Reloader();  // stops the polling thread
+
+  // One attempt now: OK when a new bundle was installed or nothing changed; the error otherwise
+  // (the current bundle keeps serving).
+  absl::Status ReloadNow();
+  // Loads the persisted copy (persist_path) if there is one; used at startup when the source
+  // fails. The copy is verified like any bundle.
+  absl::Status LoadPersisted();
+
+  // Polls every `interval` on a background thread; Trigger() makes the next poll happen now.
+  void Start(absl::Duration interval);
+  void Trigger();
+  void Stop();
+
+  std::string source() const { return source_->Describe(); }
+
+ private:
+  absl::Status Install(const bundles::BundleFiles& files, const std::string& origin);
+
+  std::unique_ptr<BundleSource> source_;
+  const bundles::Keyring* keyring_;
+  ReloaderOptions options_;
+  BundleHolder& holder_;
+  Metrics* metrics_;
+
+  absl::Mutex load_mu_;  // serializes loads
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool triggered_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace fleetpdp::server
+
+#endif  // FLEETPDP_SERVER_RELOADER_H_
