@@ -1,0 +1,72 @@
+// Prometheus metrics of a FleetPDP replica (prometheus-cpp), served on their own port.
+//
+//   absl::StatusOr<std::unique_ptr<Metrics>> m = Metrics::Create({.listen = "0.0.0.0:9090"});
+//   (*m)->ObserveCheck(Method::kCheck, "mqtt:publish", /*allowed=*/true, absl::Microseconds(3));
+//
+// Series (docs/operations.md lists them all):
+//   fleetpdp_check_duration_seconds{method}            histogram, µs-range buckets
+//   fleetpdp_decisions_total{action,outcome}           outcome: allow | deny
+//   fleetpdp_invalid_requests_total{method}
+//   fleetpdp_bundle_loads_total{result}                result: success | <rejection reason>
+//   fleetpdp_bundle_info{name,revision,digest,key_id}  1 — exactly one series: replaced on swap
+//   fleetpdp_bundle_last_success_timestamp_seconds
+//   fleetpdp_decision_log_dropped_total
+//
+// Thread safety: every method may be called from any thread.
+#ifndef FLEETPDP_SERVER_METRICS_H_
+#define FLEETPDP_SERVER_METRICS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace fleetpdp::server {
+
+enum class Method : uint8_t { kCheck, kBatchCheck, kCheckStream };
+std::string_view MethodName(Method method);  // "Check", "BatchCheck", "CheckStream"
+
+struct MetricsOptions {
+  // host:port for the /metrics HTTP endpoint; empty: metrics are kept but not served (tests).
+  std::string listen;
+};
+
+class Metrics {
+ public:
+  // Errors: Unavailable when the port cannot be bound ("metrics port 9090: address in use").
+  static absl::StatusOr<std::unique_ptr<Metrics>> Create(const MetricsOptions& options);
+  ~Metrics();
+
+  // One decision. Actions outside mqtt:* are counted under their own label up to 64 distinct
+  // actions, then as "other" (label cardinality stays bounded whatever callers send).
+  void ObserveCheck(Method method, std::string_view action, bool allowed, absl::Duration latency);
+  void CountInvalidRequest(Method method);
+  // `result` is "success" or a rejection reason (bundles::RejectionReasonOf).
+  void CountBundleLoad(std::string_view result);
+  // Replaces the single fleetpdp_bundle_info series and sets the last-success timestamp.
+  void SetBundle(std::string_view name, uint64_t revision, std::string_view digest,
+                 std::string_view key_id, absl::Time loaded_at);
+  void CountDecisionLogDrop();
+
+  // The exposition text, as /metrics serves it (for tests and the CLI).
+  std::string Scrape() const;
+  // The bound port (useful with "127.0.0.1:0"); 0 when not serving.
+  int port() const;
+  prometheus::Registry& registry();
+
+ private:
+  struct Impl;
+  explicit Metrics(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fleetpdp::server
+
+#endif  // FLEETPDP_SERVER_METRICS_H_
