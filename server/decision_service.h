@@ -1,0 +1,67 @@
+// The gRPC DecisionService (callback API): Check, BatchCheck, CheckStream, GetBundleInfo.
+//
+//   DecisionServiceImpl service(holder, metrics, log, limits);
+//   builder.RegisterService(&service);
+//
+// Every call takes one bundle snapshot (BundleHolder::Current) and answers from it; without a
+// bundle it fails with UNAVAILABLE ("no verified bundle loaded yet"). A malformed request gets
+// INVALID_ARGUMENT naming the field ("check.principal.id: must not be empty",
+// "checks[3].resource: topic \"a/+\" contains a wildcard"); BatchCheck over max_batch_size gets
+// RESOURCE_EXHAUSTED. On a stream, an invalid request is answered with `error` set and the
+// stream goes on; a stream keeps working across reloads (each message takes a fresh snapshot).
+//
+// Thread safety: the service is shared by gRPC's threads; all state it touches is thread-safe.
+#ifndef FLEETPDP_SERVER_DECISION_SERVICE_H_
+#define FLEETPDP_SERVER_DECISION_SERVICE_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "engine/request.h"
+#include "fleetpdp/v1/decision.grpc.pb.h"
+#include "server/bundle_holder.h"
+
+namespace fleetpdp::server {
+
+class Metrics;
+class DecisionLog;
+
+struct ServiceLimits {
+  size_t max_batch_size = 1000;
+};
+
+// Converts and validates one request. `field` prefixes error messages ("check", "checks[3]").
+// INVALID_ARGUMENT names the field: "<field>.principal.id: must not be empty".
+absl::Status FromProto(const fleetpdp::v1::CheckRequest& in, std::string_view field,
+                       engine::Request& out);
+
+class DecisionServiceImpl final : public fleetpdp::v1::DecisionService::CallbackService {
+ public:
+  // `metrics` and `log` may be null (not recorded). `source` is reported in BundleInfo.
+  DecisionServiceImpl(const BundleHolder& holder, Metrics* metrics, DecisionLog* log,
+                      ServiceLimits limits, std::string source);
+
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const fleetpdp::v1::CheckRequest* request,
+                                  fleetpdp::v1::CheckResponse* response) override;
+  grpc::ServerUnaryReactor* BatchCheck(grpc::CallbackServerContext* context,
+                                       const fleetpdp::v1::BatchCheckRequest* request,
+                                       fleetpdp::v1::BatchCheckResponse* response) override;
+  grpc::ServerBidiReactor<fleetpdp::v1::CheckStreamRequest, fleetpdp::v1::CheckStreamResponse>*
+  CheckStream(grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* GetBundleInfo(grpc::CallbackServerContext* context,
+                                          const fleetpdp::v1::GetBundleInfoRequest* request,
+                                          fleetpdp::v1::BundleInfo* response) override;
+
+ private:
+  const BundleHolder& holder_;
+  Metrics* metrics_;
+  DecisionLog* log_;
+  ServiceLimits limits_;
+  std::string source_;
+};
+
+}  // namespace fleetpdp::server
+
+#endif  // FLEETPDP_SERVER_DECISION_SERVICE_H_
