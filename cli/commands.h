@@ -14,6 +14,8 @@ int RunTestCommand(int argc, char** argv);
 int RunEvalCommand(int argc, char** argv);
 int RunBundleCommand(int argc, char** argv);
 int RunKeygenCommand(int argc, char** argv);
+int RunServeCommand(int argc, char** argv);
+int RunCheckCommand(int argc, char** argv);
 
 }  // namespace fleetpdp::cli
 

@@ -12,6 +12,8 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev libboost-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # integration tests: promtool and a real Prometheus
+  prometheus
   # style
   clang-format clang-tidy
 )

@@ -1,0 +1,127 @@
+// `fleetpdp check --server ADDR …`: ask a running server, for people and scripts.
+#include <grpcpp/grpcpp.h>
+
+#include <iostream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "fleetpdp/v1/decision.grpc.pb.h"
+
+namespace fleetpdp::cli {
+namespace {
+
+namespace v1 = fleetpdp::v1;
+
+constexpr char kUsage[] =
+    R"(usage: fleetpdp check --server ADDR --principal ID --action ACTION --resource RESOURCE
+                      [--type TYPE] [--group G]... [--attr KEY=VALUE]... [--context KEY=VALUE]...
+                      [--timeout DURATION] [--exit-code]
+       fleetpdp check --server ADDR --bundle-info
+
+Asks the FleetPDP server at ADDR (host:port, plaintext) for one decision and prints it with the
+deciding statements, the bundle revision and digest, and the decision id. The flags describe the
+request as for "fleetpdp eval". --bundle-info prints what the server serves instead.
+
+  --timeout DURATION   deadline for the call (default 5s)
+  --exit-code          exit 1 when the decision is DENY
+
+Exit status: 0 (1 for DENY with --exit-code); 2 for bad usage; 3 when the call fails (the server is
+unreachable, has no bundle, or refused the request).
+)";
+
+constexpr int kExitCallFailed = 3;
+
+const char* DecisionName(v1::Decision d) {
+  return d == v1::DECISION_ALLOW ? "ALLOW" : d == v1::DECISION_DENY ? "DENY" : "UNSPECIFIED";
+}
+
+const char* ReasonName(v1::Reason r) {
+  switch (r) {
+    case v1::REASON_ALLOWED:
+      return "ALLOWED";
+    case v1::REASON_EXPLICIT_DENY:
+      return "EXPLICIT_DENY";
+    case v1::REASON_DEFAULT_DENY:
+      return "DEFAULT_DENY";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+}  // namespace
+
+int RunCheckCommand(int argc, char** argv) {
+  Args args(argc, argv);
+  if (args.Help()) return (std::cout << kUsage, kExitOk);
+  std::optional<std::string> server = args.Take("--server");
+  bool info = args.TakeSwitch("--bundle-info");
+  bool exit_code = args.TakeSwitch("--exit-code");
+  absl::Duration timeout = absl::Seconds(5);
+  if (std::optional<std::string> t = args.Take("--timeout");
+      t && (!absl::ParseDuration(*t, &timeout) || timeout <= absl::ZeroDuration())) {
+    std::cerr << "fleetpdp check: --timeout \"" << *t << "\" is not a duration like 2s\n";
+    return kExitUsage;
+  }
+  v1::CheckRequest request;
+  request.mutable_principal()->set_id(args.Take("--principal").value_or(""));
+  request.mutable_principal()->set_type(args.Take("--type").value_or(""));
+  for (const std::string& g : args.TakeAll("--group")) request.mutable_principal()->add_groups(g);
+  request.set_action(args.Take("--action").value_or(""));
+  request.set_resource(args.Take("--resource").value_or(""));
+  for (const auto& [flag, map] :
+       {std::pair{"--attr", request.mutable_principal()->mutable_attributes()},
+        std::pair{"--context", request.mutable_context()}}) {
+    for (const std::string& kv : args.TakeAll(flag)) {
+      std::string key, value;
+      if (absl::Status s = SplitKeyValue(flag, kv, key, value); !s.ok()) {
+        std::cerr << "fleetpdp check: " << s.message() << "\n";
+        return kExitUsage;
+      }
+      (*map)[key].add_values(value);
+    }
+  }
+  if (absl::Status s = args.Finish(); !s.ok() || !server) {
+    std::cerr << "fleetpdp check: " << (s.ok() ? "missing --server ADDR" : s.message()) << "\n\n"
+              << kUsage;
+    return kExitUsage;
+  }
+
+  auto stub = v1::DecisionService::NewStub(
+      grpc::CreateChannel(*server, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  if (info) {
+    v1::BundleInfo bundle;
+    grpc::Status status = stub->GetBundleInfo(&context, v1::GetBundleInfoRequest(), &bundle);
+    if (!status.ok()) {
+      std::cerr << "fleetpdp check: " << *server << ": " << status.error_message() << "\n";
+      return kExitCallFailed;
+    }
+    std::cout << "serving:     " << (bundle.serving() ? "yes" : "no") << "\n"
+              << "name:        " << bundle.name() << "\n"
+              << "revision:    " << bundle.revision() << "\n"
+              << "digest:      " << bundle.digest() << "\n"
+              << "key id:      " << bundle.key_id() << "\n"
+              << "source:      " << bundle.source() << "\n"
+              << "last error:  "
+              << (bundle.last_load_error().empty() ? "-" : bundle.last_load_error()) << "\n";
+    return kExitOk;
+  }
+  v1::CheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) {
+    std::cerr << "fleetpdp check: " << *server << ": " << status.error_message() << "\n";
+    return kExitCallFailed;
+  }
+  std::cout << DecisionName(response.decision()) << " (" << ReasonName(response.reason()) << ")\n";
+  for (const std::string& s : response.statements()) std::cout << "  " << s << "\n";
+  std::cout << "bundle rev " << response.bundle_revision() << " digest " << response.bundle_digest()
+            << ", decision id " << response.decision_id() << "\n";
+  return exit_code && response.decision() != v1::DECISION_ALLOW ? kExitFailed : kExitOk;
+}
+
+}  // namespace fleetpdp::cli

@@ -1,0 +1,327 @@
+// `fleetpdp serve`: the decision server.
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "bundles/archive.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/loading.h"
+#include "engine/absl_compat.h"
+#include "server/bundle_source.h"
+#include "server/decision_log.h"
+#include "server/embedded_example.h"
+#include "server/grpc_server.h"
+#include "server/metrics.h"
+#include "server/reloader.h"
+#include "yaml-cpp/yaml.h"
+
+namespace fleetpdp::cli {
+namespace {
+
+constexpr char kUsage[] = R"(usage: fleetpdp serve [--config FILE] [FLAGS…]
+
+Serves decisions over gRPC (fleetpdp.v1.DecisionService, grpc.health.v1, server reflection) and
+Prometheus metrics over HTTP. Without --bundle it serves the embedded example bundle, signed with
+the published development key — for trying FleetPDP out, never for production.
+
+  --config FILE              YAML file with any of the settings below (flags override it); keys
+                             are the flag names without "--", with '-' written as '_'
+  --listen ADDR              gRPC address (default 0.0.0.0:50051)
+  --metrics-listen ADDR      /metrics address (default 0.0.0.0:9090; "" to disable)
+  --bundle PATH|URL          a bundle archive or directory (watched), or an http(s) URL (polled
+                             with If-None-Match)
+  --keys DIR                 trusted public keys: DIR/<key-id>.pem or DIR/<key-id>.pub.pem
+  --allow-unsigned           accept unsigned bundles (local development only; warns)
+  --poll-interval DURATION   how often to look for a new bundle (default 10s); SIGHUP: now
+  --persist FILE             keep a copy of the last good bundle here; used at startup when the
+                             source is unavailable
+  --http-ca-file FILE        CA certificates for an https bundle URL (default: system store)
+  --decision-log PATH        JSON lines decision log: a file, or "-" for stdout (default: off)
+  --decision-log-sample R    fraction of ALLOW decisions logged, 0..1 (DENY always; default 1)
+  --decision-log-mask FIELD  write FIELD as "***" (repeatable), e.g. context.source_ip
+  --max-batch-size N         most checks in one BatchCheck (default 1000)
+  --max-message-bytes N      larger requests are refused before parsing (default 4194304)
+  --shutdown-grace DURATION  how long SIGTERM waits for in-flight calls (default 10s)
+
+Signals: SIGHUP reloads the bundle now; SIGTERM and SIGINT drain in-flight calls and exit.
+)";
+
+// Settings after config file and flags.
+struct Settings {
+  std::string listen = "0.0.0.0:50051";
+  std::string metrics_listen = "0.0.0.0:9090";
+  std::string bundle;
+  std::string keys;
+  bool allow_unsigned = false;
+  absl::Duration poll_interval = absl::Seconds(10);
+  std::string persist;
+  std::string http_ca_file;
+  std::string decision_log;
+  double decision_log_sample = 1.0;
+  std::vector<std::string> decision_log_mask;
+  size_t max_batch_size = 1000;
+  size_t max_message_bytes = 4 << 20;
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+absl::Status Apply(Settings& s, const std::string& key, const std::string& value) {
+  auto bad = [&](std::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(key, ": \"", value, "\" is not ", Absl(what)));
+  };
+  auto duration = [&](absl::Duration& d) {
+    return absl::ParseDuration(value, &d) && d > absl::ZeroDuration() ? absl::OkStatus()
+                                                                      : bad("a duration like 10s");
+  };
+  if (key == "listen") {
+    s.listen = value;
+  } else if (key == "metrics_listen") {
+    s.metrics_listen = value;
+  } else if (key == "bundle") {
+    s.bundle = value;
+  } else if (key == "keys") {
+    s.keys = value;
+  } else if (key == "allow_unsigned") {
+    if (value != "true" && value != "false") return bad("true or false");
+    s.allow_unsigned = value == "true";
+  } else if (key == "poll_interval") {
+    return duration(s.poll_interval);
+  } else if (key == "shutdown_grace") {
+    return duration(s.shutdown_grace);
+  } else if (key == "persist") {
+    s.persist = value;
+  } else if (key == "http_ca_file") {
+    s.http_ca_file = value;
+  } else if (key == "decision_log") {
+    s.decision_log = value;
+  } else if (key == "decision_log_sample") {
+    if (!absl::SimpleAtod(value, &s.decision_log_sample) || s.decision_log_sample < 0 ||
+        s.decision_log_sample > 1) {
+      return bad("a number from 0 to 1");
+    }
+  } else if (key == "decision_log_mask") {
+    s.decision_log_mask.push_back(value);
+  } else if (key == "max_batch_size") {
+    if (!absl::SimpleAtoi(value, &s.max_batch_size) || s.max_batch_size == 0) {
+      return bad("a positive integer");
+    }
+  } else if (key == "max_message_bytes") {
+    if (!absl::SimpleAtoi(value, &s.max_message_bytes) || s.max_message_bytes < 1024) {
+      return bad("an integer ≥ 1024");
+    }
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown setting \"", key, "\""));
+  }
+  return absl::OkStatus();
+}
+
+constexpr const char* kKeys[] = {"listen",
+                                 "metrics_listen",
+                                 "bundle",
+                                 "keys",
+                                 "allow_unsigned",
+                                 "poll_interval",
+                                 "persist",
+                                 "http_ca_file",
+                                 "decision_log",
+                                 "decision_log_sample",
+                                 "decision_log_mask",
+                                 "max_batch_size",
+                                 "max_message_bytes",
+                                 "shutdown_grace"};
+
+absl::Status LoadConfig(const std::string& path, Settings& s) {
+  absl::StatusOr<std::string> text = bundles::ReadFileBytes(path);
+  if (!text.ok()) return text.status();
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(*text);
+  } catch (const YAML::ParserException& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+  if (doc.IsNull()) return absl::OkStatus();
+  if (!doc.IsMap()) return absl::InvalidArgumentError(absl::StrCat(path, ": must be a mapping"));
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    YAML::Node key = it->first;
+    YAML::Node value = it->second;
+    std::string name = key.IsScalar() ? key.Scalar() : "";
+    auto where = [&](const YAML::Node& n) {
+      return absl::StrCat(path, ":", n.Mark().line + 1, ":", n.Mark().column + 1, ": ");
+    };
+    std::vector<std::string> values;
+    if (value.IsScalar()) {
+      values.push_back(value.Scalar());
+    } else if (value.IsSequence() && name == "decision_log_mask") {
+      for (const YAML::Node& v : value) values.push_back(v.Scalar());
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(where(value), "\"", name, "\" needs a value"));
+    }
+    for (const std::string& v : values) {
+      if (absl::Status st = Apply(s, name, v); !st.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(where(key), st.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Log(std::string_view message) {
+  std::cerr << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ ", absl::Now(), absl::UTCTimeZone()) << message
+            << "\n";
+}
+
+}  // namespace
+
+int RunServeCommand(int argc, char** argv) {
+  Args args(argc, argv);
+  if (args.Help()) return (std::cout << kUsage, kExitOk);
+  auto fail = [](absl::string_view message) {
+    Log(absl::StrCat("fatal: ", message));
+    return kExitUsage;
+  };
+  Settings s;
+  if (std::optional<std::string> config = args.Take("--config")) {
+    if (absl::Status st = LoadConfig(*config, s); !st.ok()) return fail(st.message());
+  }
+  for (const char* key : kKeys) {
+    std::string flag = absl::StrCat("--", absl::StrReplaceAll(key, {{"_", "-"}}));
+    if (std::string(key) == "allow_unsigned") {
+      if (args.TakeSwitch(flag)) s.allow_unsigned = true;
+      continue;
+    }
+    for (const std::string& value : args.TakeAll(flag)) {
+      if (absl::Status st = Apply(s, key, value); !st.ok()) {
+        return fail(absl::StrCat(flag, ": ", st.message()));
+      }
+    }
+  }
+  if (absl::Status st = args.Finish(); !st.ok()) {
+    std::cerr << "fleetpdp serve: " << st.message() << "\n\n" << kUsage;
+    return kExitUsage;
+  }
+
+  // Signals are blocked before any thread starts, so only the waiting thread below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // The bundle source and trusted keys.
+  std::unique_ptr<server::BundleSource> source;
+  bundles::Keyring keyring;
+  if (s.bundle.empty()) {
+    Log("no --bundle: serving the embedded example bundle, signed with the published "
+        "development key (not for production)");
+    absl::StatusOr<bundles::BundleFiles> files =
+        bundles::ReadBundleArchive(server::EmbeddedExampleBundle());
+    if (!files.ok()) return fail(files.status().message());
+    source = server::MakeMemorySource("embedded:examples/fleet.bundle.tar.gz", *std::move(files));
+    if (s.keys.empty()) {
+      if (absl::Status st = keyring.Add(std::string(server::kEmbeddedExampleKeyId),
+                                        std::string(server::EmbeddedExampleKey()));
+          !st.ok()) {
+        return fail(st.message());
+      }
+    }
+  } else {
+    server::HttpSourceOptions http;
+    http.ca_file = s.http_ca_file;
+    absl::StatusOr<std::unique_ptr<server::BundleSource>> made =
+        server::MakeBundleSource(s.bundle, {}, http);
+    if (!made.ok()) return fail(made.status().message());
+    source = *std::move(made);
+  }
+  if (!s.keys.empty()) {
+    absl::StatusOr<bundles::Keyring> loaded = bundles::Keyring::LoadDirectory(s.keys);
+    if (!loaded.ok()) return fail(loaded.status().message());
+    keyring = *std::move(loaded);
+  } else if (!s.bundle.empty() && !s.allow_unsigned) {
+    return fail("--keys DIR is required to verify bundles (or --allow-unsigned for development)");
+  }
+  if (s.allow_unsigned) std::cerr << kUnsignedWarning;
+
+  absl::StatusOr<std::unique_ptr<server::Metrics>> metrics =
+      server::Metrics::Create({.listen = s.metrics_listen});
+  if (!metrics.ok()) return fail(metrics.status().message());
+  std::unique_ptr<server::DecisionLog> log;
+  if (!s.decision_log.empty()) {
+    server::DecisionLogOptions options;
+    options.path = s.decision_log;
+    options.allow_sample_rate = s.decision_log_sample;
+    options.masked_fields = s.decision_log_mask;
+    absl::StatusOr<std::unique_ptr<server::DecisionLog>> made =
+        server::DecisionLog::Create(options, metrics->get());
+    if (!made.ok()) return fail(made.status().message());
+    log = *std::move(made);
+  }
+
+  server::BundleHolder holder;
+  std::unique_ptr<server::GrpcServer> grpc_server;  // set below; the reload callback reads it
+  server::ReloaderOptions reload;
+  reload.allow_unsigned = s.allow_unsigned;
+  reload.persist_path = s.persist;
+  reload.on_attempt = [&](const absl::Status& status, const bundles::BundleMetadata* m) {
+    if (!status.ok()) {
+      Log(absl::StrCat("bundle: ", status.message(),
+                       holder.Current() ? " (still serving the last good bundle)" : ""));
+    } else if (m != nullptr) {
+      Log(absl::StrCat("bundle: serving \"", m->name, "\" rev ", m->revision, " digest ", m->digest,
+                       m->is_signed ? absl::StrCat(" signed by \"", m->key_id, "\"")
+                                    : std::string(" UNSIGNED")));
+    }
+  };
+  server::Reloader reloader(std::move(source), &keyring, reload, holder, metrics->get());
+  std::string source_name = reloader.source();
+  if (absl::Status st = reloader.ReloadNow(); !st.ok() && !s.persist.empty()) {
+    Log(absl::StrCat("trying the persisted copy ", s.persist));
+    (void)reloader.LoadPersisted();
+  }
+
+  server::GrpcServerOptions options;
+  options.listen = s.listen;
+  options.max_message_bytes = s.max_message_bytes;
+  options.limits.max_batch_size = s.max_batch_size;
+  options.source = source_name;
+  absl::StatusOr<std::unique_ptr<server::GrpcServer>> started =
+      server::GrpcServer::Start(options, holder, metrics->get(), log.get());
+  if (!started.ok()) return fail(started.status().message());
+  grpc_server = *std::move(started);
+  if (holder.Current()) grpc_server->SetServing(true);
+  Log(absl::StrCat("listening on ", s.listen, " (port ", grpc_server->port(), ")",
+                   s.metrics_listen.empty()
+                       ? std::string()
+                       : absl::StrCat(", metrics on ", s.metrics_listen, "/metrics")));
+  reloader.Start(s.poll_interval);
+
+  // Wait for signals. Health follows the bundle: SERVING once one is loaded.
+  while (true) {
+    timespec tick{1, 0};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (holder.Current()) grpc_server->SetServing(true);
+    if (sig == SIGHUP) {
+      Log("SIGHUP: reloading the bundle");
+      reloader.Trigger();
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      Log(absl::StrCat(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining in-flight calls (up to ",
+                       absl::FormatDuration(s.shutdown_grace), ")"));
+      break;
+    }
+  }
+  reloader.Stop();
+  grpc_server->Shutdown(s.shutdown_grace);
+  if (log) log->Flush();
+  Log("stopped");
+  return kExitOk;
+}
+
+}  // namespace fleetpdp::cli

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# `fleetpdp serve` and `fleetpdp check` as an operator runs them, over loopback: the embedded
+# example bundle, a watched bundle file reloaded on SIGHUP, a tampered and a rolled-back bundle
+# rejected while the last good one keeps serving, and a clean SIGTERM.
+#   tests/server/serve_cli_test.sh FLEETPDP REPO_ROOT
+set -uo pipefail
+fleetpdp=$1 root=$2
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+fails=0
+
+expect() {  # expect NAME EXIT_CODE REGEX -- COMMAND…
+  local name=$1 want=$2 regex=$3; shift 4
+  local out code
+  out=$("$@" 2>&1); code=$?
+  if [ "$code" != "$want" ] || ! grep -qzE -- "$regex" <<<"$out"; then
+    echo "FAIL $name: exit $code (want $want), output:"; echo "$out" | sed 's/^/    /'
+    fails=$((fails + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+# start LOG ARGS…: starts a server, waits until it listens, sets $port.
+start() {
+  local log=$1; shift
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+  pids+=($!)
+  pid=$!
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$log")
+    [ -n "$port" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "server did not start:"; sed 's/^/    /' "$log"; exit 1
+}
+
+# reload: sends SIGHUP and waits (up to 10 s) until BundleInfo shows the attempt's outcome.
+reload() {
+  local before after
+  before=$("$fleetpdp" check --server "127.0.0.1:$port" --bundle-info 2>&1)
+  kill -HUP "$pid"
+  for _ in $(seq 100); do
+    after=$("$fleetpdp" check --server "127.0.0.1:$port" --bundle-info 2>&1)
+    [ "$after" != "$before" ] && return 0
+    sleep 0.1
+  done
+}
+
+# 1. No flags: the embedded example bundle.
+start "$work/embedded.log"
+expect "embedded bundle: an allowed check" 0 \
+  'ALLOW \(ALLOWED\).*device-baseline/own-telemetry.*bundle rev 1 digest [0-9a-f]{64}, decision id' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish \
+  --resource devices/cam-0042/telemetry/temp
+expect "embedded bundle: a denied check names the deny" 0 \
+  'DENY \(EXPLICIT_DENY\).*device-baseline/never-commands-from-devices' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish \
+  --resource devices/cam-0042/cmd/reboot
+expect "a malformed request is refused naming the field" 3 'resource.*contains a wildcard' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish \
+  --resource 'devices/+/x'
+expect "the embedded bundle is announced as development-only" 0 'embedded example bundle.*not for production' -- \
+  cat "$work/embedded.log"
+kill -TERM "$pid"; wait "$pid"; code=$?
+expect "SIGTERM drains and exits 0" 0 'SIGTERM: draining.*stopped' -- sh -c "cat '$work/embedded.log'; exit $code"
+
+# 2. A watched bundle file: reload on SIGHUP; bad bundles rejected, the last good one kept.
+keys="$root/examples/keys"
+cp "$root/examples/fleet.bundle.tar.gz" "$work/live.tar.gz"
+start "$work/file.log" --bundle "$work/live.tar.gz" --keys "$keys/trusted" --poll-interval 1h
+first=$("$fleetpdp" check --server "127.0.0.1:$port" --bundle-info | sed -n 's/^digest: *//p')
+expect "file source: serving revision 1" 0 'serving: +yes.*revision: +1' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
+
+# Revision 2 with a changed policy, signed: accepted on SIGHUP.
+cp -r "$root/examples/fleet" "$work/src"
+sed -i 's/^revision: 1/revision: 2/' "$work/src/manifest.yaml"
+"$fleetpdp" bundle build "$work/src" -o "$work/rev2.tar.gz" >/dev/null
+"$fleetpdp" bundle sign "$work/rev2.tar.gz" --key "$keys/private/dev-DO-NOT-USE.key.pem" --key-id dev-DO-NOT-USE >/dev/null
+cp "$work/rev2.tar.gz" "$work/live.tar.gz"
+reload
+expect "SIGHUP: revision 2 installed with a new digest" 0 'revision: +2.*last error: +-' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
+second=$("$fleetpdp" check --server "127.0.0.1:$port" --bundle-info | sed -n 's/^digest: *//p')
+[ "$first" != "$second" ] && echo "ok   the digest changed" || { echo "FAIL digest unchanged"; fails=$((fails+1)); }
+
+# A tampered bundle: rejected, revision 2 keeps serving, the reason is reported.
+mkdir "$work/t" && tar -xzf "$work/rev2.tar.gz" -C "$work/t"
+sed -i 's/own-telemetry/own-telemetrx/' "$work/t/policies/devices.yaml"
+tar -czf "$work/live.tar.gz" -C "$work/t" .
+reload
+expect "a tampered bundle is rejected and the last good one kept" 0 \
+  'serving: +yes.*revision: +2.*last error: .*rejected \(tampered\)' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
+expect "and decisions still come from revision 2" 0 'ALLOW.*bundle rev 2' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish \
+  --resource devices/cam-0042/telemetry/t
+
+# Rolling back to revision 1: refused.
+cp "$root/examples/fleet.bundle.tar.gz" "$work/live.tar.gz"
+reload
+expect "a rollback to revision 1 is refused" 0 'revision: +2.*last error: .*rejected \(rollback\)' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
+kill -TERM "$pid"; wait "$pid"
+
+# 3. No usable bundle: the server runs, NOT_SERVING, and Check is UNAVAILABLE.
+start "$work/none.log" --bundle "$work/missing.tar.gz" --keys "$keys/trusted" --poll-interval 1h
+expect "without a bundle, checks are UNAVAILABLE" 3 'no verified bundle' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish --resource a
+kill -TERM "$pid"; wait "$pid"
+
+[ "$fails" -eq 0 ] && echo "all serve checks passed" || { echo "$fails check(s) failed"; exit 1; }
