@@ -97,11 +97,7 @@ class Evaluator {
     if (request_.principal.id.empty() || request_.action.empty()) return false;
     const std::string& r = request_.resource;
     subscribe_ = request_.action == kSubscribe;
-    if (subscribe_) {
-      if (!ValidateTopicFilter(r).ok()) return false;
-    } else if (!ValidateTopicName(r).ok()) {
-      return false;
-    }
+    if (subscribe_ ? !IsValidTopicFilter(r) : !IsValidTopicName(r)) return false;
     levels_ = SplitLevels(r);
     return true;
   }

@@ -458,3 +458,29 @@ TEST(FiltersOverlapTest, PlusDoesNotOverlapAShorterTopic) { EXPECT_FALSE(Overlap
 
 }  // namespace
 }  // namespace fleetpdp::engine
+
+namespace fleetpdp::engine {
+namespace {
+
+// The hot-path predicates agree with the validators that build error messages.
+TEST(IsValidTopicTest, AgreesWithTheValidatorsOnEveryShortString) {
+  const char alphabet[] = {'a', '/', '+', '#', '$', '\0'};
+  std::vector<std::string> strings = {""};
+  for (int length = 1; length <= 5; ++length) {
+    std::vector<std::string> next;
+    for (const std::string& s : strings) {
+      if (static_cast<int>(s.size()) != length - 1) continue;
+      for (char c : alphabet) next.push_back(s + c);
+    }
+    strings.insert(strings.end(), next.begin(), next.end());
+  }
+  for (const std::string& s : strings) {
+    EXPECT_EQ(IsValidTopicName(s), ValidateTopicName(s).ok()) << "name \"" << s << "\"";
+    EXPECT_EQ(IsValidTopicFilter(s), ValidateTopicFilter(s).ok()) << "filter \"" << s << "\"";
+  }
+  EXPECT_FALSE(IsValidTopicName(std::string(kMaxTopicLength + 1, 'a')));
+  EXPECT_FALSE(IsValidTopicFilter(std::string(kMaxTopicLength + 1, 'a')));
+}
+
+}  // namespace
+}  // namespace fleetpdp::engine
