@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <tuple>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -96,18 +96,18 @@ double MeanSelectingStatements(const engine::PolicySet& set, const std::vector<R
   for (const Request& r : requests) {
     size_t n = any;
     if (auto it = by_id.find(r.principal.id); it != by_id.end()) n += it->second;
-    std::vector<std::string_view> todo(r.principal.groups.begin(), r.principal.groups.end());
+    std::vector<std::string_view> pending(r.principal.groups.begin(), r.principal.groups.end());
     if (const engine::Entity* e = entities[r.principal.id]; e != nullptr) {
-      todo.insert(todo.end(), e->groups.begin(), e->groups.end());
+      pending.insert(pending.end(), e->groups.begin(), e->groups.end());
     }
     absl::flat_hash_set<std::string_view> closure;
-    while (!todo.empty()) {
-      std::string_view g = todo.back();
-      todo.pop_back();
+    while (!pending.empty()) {
+      std::string_view g = pending.back();
+      pending.pop_back();
       if (!closure.insert(g).second) continue;
       if (auto it = by_group.find(g); it != by_group.end()) n += it->second;
       if (auto it = groups.find(g); it != groups.end()) {
-        todo.insert(todo.end(), it->second->parents.begin(), it->second->parents.end());
+        pending.insert(pending.end(), it->second->parents.begin(), it->second->parents.end());
       }
     }
     total += static_cast<double>(n);

@@ -293,24 +293,24 @@ class Evaluator {
   // Every pattern below node `n`'s children: a '#' filter level overlaps them all (their own
   // hash entries were taken by the caller). At the root, '$' children are excluded.
   void TakeSubtree(uint32_t n, bool at_root) {
-    absl::InlinedVector<uint32_t, 16> todo;
+    absl::InlinedVector<uint32_t, 16> pending;
     const RuleIndex::TrieNode& start = index_.nodes_[n];
     for (const auto& [text, child] : start.literal) {
-      if (!(at_root && StartsWithDollar(text))) todo.push_back(child);
+      if (!(at_root && StartsWithDollar(text))) pending.push_back(child);
     }
-    if (start.plus != RuleIndex::kNone) todo.push_back(start.plus);
+    if (start.plus != RuleIndex::kNone) pending.push_back(start.plus);
     for (const RuleIndex::TemplateEdge& e : start.templated) {
-      if (TemplateResolvable(e.parts, view_, at_root)) todo.push_back(e.child);
+      if (TemplateResolvable(e.parts, view_, at_root)) pending.push_back(e.child);
     }
-    while (!todo.empty()) {
-      const RuleIndex::TrieNode& node = index_.nodes_[todo.back()];
-      todo.pop_back();
+    while (!pending.empty()) {
+      const RuleIndex::TrieNode& node = index_.nodes_[pending.back()];
+      pending.pop_back();
       Take(node.hash);
       Take(node.terminal);
-      for (const auto& [text, child] : node.literal) todo.push_back(child);
-      if (node.plus != RuleIndex::kNone) todo.push_back(node.plus);
+      for (const auto& [text, child] : node.literal) pending.push_back(child);
+      if (node.plus != RuleIndex::kNone) pending.push_back(node.plus);
       for (const RuleIndex::TemplateEdge& e : node.templated) {
-        if (TemplateResolvable(e.parts, view_, /*at_root=*/false)) todo.push_back(e.child);
+        if (TemplateResolvable(e.parts, view_, /*at_root=*/false)) pending.push_back(e.child);
       }
     }
   }

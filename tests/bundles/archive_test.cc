@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bundles/bundle_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "status_matchers.h"
@@ -19,6 +20,8 @@ namespace fleetpdp::bundles {
 namespace {
 
 namespace fs = std::filesystem;
+using ::fleetpdp::bundles::testing::TempDir;
+using ::fleetpdp::bundles::testing::WriteTree;
 using ::fleetpdp::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -113,29 +116,6 @@ BundleFiles SampleFiles() {
           {std::string(150, 'l') + "/" + std::string(120, 'o') + ".yaml", "long path"},
           {"policies/caf\xc3\xa9.yaml", "utf-8 path"},
           {std::string(kSignaturesPath), "{}"}};
-}
-
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("fleetpdp-archive-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-void WriteTree(const fs::path& root, const BundleFiles& files) {
-  for (const auto& [path, content] : files) {
-    fs::create_directories((root / path).parent_path());
-    std::ofstream(root / path, std::ios::binary) << content;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

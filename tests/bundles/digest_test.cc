@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bundles/archive.h"
+#include "bundles/bundle_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "status_matchers.h"
@@ -19,34 +20,13 @@ namespace fleetpdp::bundles {
 namespace {
 
 namespace fs = std::filesystem;
+using ::fleetpdp::bundles::testing::TempDir;
+using ::fleetpdp::bundles::testing::WriteTree;
 
 constexpr char kEmptySha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 constexpr char kAbcSha256[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
 // A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("fleetpdp-digest-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-void WriteTree(const fs::path& root, const BundleFiles& files) {
-  for (const auto& [path, content] : files) {
-    fs::create_directories((root / path).parent_path());
-    std::ofstream(root / path, std::ios::binary) << content;
-  }
-}
-
 BundleFiles SmallBundle() {
   return {{"manifest.yaml", "name: fleet\nrevision: 3\n"},
           {"policies/cams.yaml", "kind: Policy\n"},

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "bundles/archive.h"
+#include "bundles/bundle_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "status_matchers.h"
@@ -21,28 +22,13 @@ namespace fleetpdp::bundles {
 namespace {
 
 namespace fs = std::filesystem;
+using ::fleetpdp::bundles::testing::TempDir;
+using ::fleetpdp::bundles::testing::WriteTree;
 using ::fleetpdp::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 constexpr char kMessage[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("fleetpdp-signing-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 void WriteText(const std::string& path, std::string_view text) {
   std::ofstream(path, std::ios::binary) << text;

@@ -6,19 +6,7 @@ set -uo pipefail
 fleetpdp=$1 root=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fails=0
-
-expect() {  # expect NAME EXIT_CODE REGEX -- COMMAND…
-  local name=$1 want=$2 regex=$3; shift 4
-  local out code
-  out=$("$@" 2>&1); code=$?
-  if [ "$code" != "$want" ] || ! grep -qzE -- "$regex" <<<"$out"; then
-    echo "FAIL $name: exit $code (want $want), output:"; echo "$out" | sed 's/^/    /'
-    fails=$((fails + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/../expect.sh"
 
 keys="$root/examples/keys"
 bundle="$work/fleet.tar.gz"

@@ -9,19 +9,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
-fails=0
-
-expect() {  # expect NAME EXIT_CODE REGEX -- COMMAND…
-  local name=$1 want=$2 regex=$3; shift 4
-  local out code
-  out=$("$@" 2>&1); code=$?
-  if [ "$code" != "$want" ] || ! grep -qzE -- "$regex" <<<"$out"; then
-    echo "FAIL $name: exit $code (want $want), output:"; echo "$out" | sed 's/^/    /'
-    fails=$((fails + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/../expect.sh"
 
 # start LOG ARGS…: starts a server, waits until it listens, sets $port.
 start() {
