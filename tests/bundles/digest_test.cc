@@ -122,6 +122,30 @@ TEST(BundleDigestTest, IsTheSameForADirectoryAndAnArchiveOfTheSameFiles) {
   EXPECT_EQ(BundleDigest(*from_archive), BundleDigest(files));
 }
 
+TEST(BundleDigestTest, IsTheSameForArchivesPackedByTarInDifferentFileOrders) {
+  TempDir dir;
+  BundleFiles files = SmallBundle();
+  WriteTree(dir.path() / "tree", files);
+  std::string forward, backward;
+  for (const auto& [path, content] : files) {
+    forward += " " + path;
+    backward = " " + path + backward;
+  }
+  const std::string tree = (dir.path() / "tree").string();
+  ASSERT_EQ(std::system(("tar -czf " + (dir / "forward.tar.gz") + " -C " + tree + forward).c_str()),
+            0);
+  ASSERT_EQ(
+      std::system(("tar -czf " + (dir / "backward.tar.gz") + " -C " + tree + backward).c_str()), 0);
+  absl::StatusOr<BundleFiles> a = ReadBundle(dir / "forward.tar.gz");
+  absl::StatusOr<BundleFiles> b = ReadBundle(dir / "backward.tar.gz");
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  EXPECT_NE(ReadFileBytes(dir / "forward.tar.gz").value(),
+            ReadFileBytes(dir / "backward.tar.gz").value());
+  EXPECT_EQ(BundleDigest(*a), BundleDigest(files));
+  EXPECT_EQ(BundleDigest(*b), BundleDigest(files));
+}
+
 TEST(BundleDigestTest, ChangesWithAnyOneByteOfAnyContentOrPath) {
   const BundleFiles original = SmallBundle();
   const std::string digest = BundleDigest(original);
