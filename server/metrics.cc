@@ -7,16 +7,15 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/absl_compat.h"
 #include "engine/request.h"
 #include "prometheus/counter.h"
@@ -157,8 +156,8 @@ struct Metrics::Impl {
     return nullptr;
   }
 
-  const Outcomes& AddAppAction(std::string_view action, size_t hash) ABSL_LOCKS_EXCLUDED(app_mu) {
-    absl::MutexLock lock(&app_mu);
+  const Outcomes& AddAppAction(std::string_view action, size_t hash) {
+    std::lock_guard lock(app_mu);
     // Another thread may have added it (or filled the table) since the lock-free look.
     if (const AppAction* known = FindAppAction(action, hash)) return known->outcomes;
     if (app_actions.size() >= kMaxAppActions) return other;
@@ -187,11 +186,13 @@ struct Metrics::Impl {
   std::array<Outcomes, kMqttActions.size()> mqtt{};
   Outcomes other;
 
-  absl::Mutex app_mu;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built for ThreadSanitizer, which
+  // then cannot see absl::Mutex ordering and reports every guarded access as a race.
+  std::mutex app_mu;  // serializes adding application actions
   // INVARIANT: every non-null slot points at an element of app_actions; slots are only ever
   // filled (under app_mu), never cleared, so a lock-free probe is always safe.
   std::array<std::atomic<const AppAction*>, kAppActionSlots> app_slots{};
-  std::vector<std::unique_ptr<AppAction>> app_actions ABSL_GUARDED_BY(app_mu);
+  std::vector<std::unique_ptr<AppAction>> app_actions;  // guarded by app_mu
   // Set once app_actions holds kMaxAppActions: new actions then go to "other" without the lock.
   std::atomic<bool> app_actions_full{false};
 
@@ -199,10 +200,10 @@ struct Metrics::Impl {
   std::array<prometheus::Counter*, kMethods.size()> invalid_counters{};
   prometheus::Family<prometheus::Counter>* bundle_loads = nullptr;
 
-  absl::Mutex bundle_mu;
+  std::mutex bundle_mu;
   prometheus::Family<prometheus::Gauge>* bundle_info = nullptr;
-  // The single fleetpdp_bundle_info series; null before the first SetBundle.
-  prometheus::Gauge* bundle_info_series ABSL_GUARDED_BY(bundle_mu) = nullptr;
+  // Guarded by bundle_mu. The single fleetpdp_bundle_info series; null before the first load.
+  prometheus::Gauge* bundle_info_series = nullptr;
   prometheus::Gauge* last_success = nullptr;
 
   prometheus::Counter* log_dropped = nullptr;
@@ -252,7 +253,7 @@ void Metrics::SetBundle(std::string_view name, uint64_t revision, std::string_vi
                                      {"revision", std::to_string(revision)},
                                      {"digest", std::string(digest)},
                                      {"key_id", std::string(key_id)}};
-  absl::MutexLock lock(&impl_->bundle_mu);
+  std::lock_guard lock(impl_->bundle_mu);
   // Remove before adding: with equal labels Add would hand back the old series, and a scrape
   // racing with this swap may briefly see no series but never two.
   if (impl_->bundle_info_series != nullptr) {

@@ -1,10 +1,12 @@
 #include "server/decision_log.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -238,12 +240,52 @@ TEST(DecisionLogTest, WriteErrorsAreCountedAndTheLogKeepsRunning) {
   EXPECT_EQ(log->dropped(), 4);
 }
 
+TEST(DecisionLogTest, APartlyWrittenLineIsEndedSoTheNextRecordsStayParseable) {
+  // The length of one line, to place a file size limit in the middle of the third.
+  size_t line_length = 0;
+  {
+    TempLogPath probe;
+    NewLog(LogTo(probe.path()))->Submit(SampleRecord());
+    line_length = ReadLines(probe.path()).at(0).size() + 1;
+  }
+  TempLogPath file;
+  std::unique_ptr<DecisionLog> log = NewLog(LogTo(file.path()));
+  {
+    // Writes past the limit fail with EFBIG (SIGXFSZ ignored) after a partial write.
+    struct sigaction ignore = {}, previous = {};
+    ignore.sa_handler = SIG_IGN;
+    ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &previous), 0);
+    rlimit old_limit = {};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    rlimit limit = old_limit;
+    limit.rlim_cur = 2 * line_length + line_length / 2;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    for (int i = 0; i < 5; ++i) log->Submit(SampleRecord());
+    log->Flush();
+    setrlimit(RLIMIT_FSIZE, &old_limit);
+    sigaction(SIGXFSZ, &previous, nullptr);
+  }
+  EXPECT_EQ(log->written(), 2);
+  EXPECT_EQ(log->dropped(), 3);
+  EXPECT_THAT(log->last_error(), HasSubstr("File too large"));
+
+  log->Submit(SampleRecord(/*allowed=*/false));
+  log->Flush();
+  EXPECT_EQ(log->written(), 3);
+  std::vector<std::string> lines = ReadLines(file.path());
+  ASSERT_THAT(lines, SizeIs(4));  // two lines, the torn fragment, the line written after
+  EXPECT_EQ(lines[2].size(), line_length / 2);
+  EXPECT_TRUE(Json::parse(lines[2], nullptr, false).is_discarded());
+  EXPECT_EQ(Json::parse(lines[3])["decision"], "DENY");
+}
+
 TEST(DecisionLogTest, FlushWaitsForEverythingSubmittedFromAnyThread) {
   TempLogPath file;
   std::unique_ptr<DecisionLog> log = NewLog(LogTo(file.path()));
   constexpr int kThreads = 4;
   constexpr int kPerThread = 2500;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&log] {
       for (int i = 0; i < kPerThread; ++i) ASSERT_TRUE(log->Submit(SampleRecord()));

@@ -175,6 +175,7 @@ TEST(MetricsTest, ConcurrentNewActionsStayWithinTheLimitAndLoseNoCounts) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 2000;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&metrics, t] {
       for (int i = 0; i < kPerThread; ++i) {
