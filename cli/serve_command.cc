@@ -208,6 +208,8 @@ int RunServeCommand(int argc, char** argv) {
     return kExitUsage;
   }
 
+  // A decision log on stdout piped into a reader that exits must not kill the server.
+  signal(SIGPIPE, SIG_IGN);
   // Signals are blocked before any thread starts, so only the waiting thread below sees them.
   sigset_t signals;
   sigemptyset(&signals);
