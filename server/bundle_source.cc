@@ -1,5 +1,7 @@
 #include "server/bundle_source.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -20,10 +22,13 @@ namespace fs = std::filesystem;
 absl::StatusOr<std::string> Fingerprint(const fs::path& path) {
   std::error_code ec;
   std::string out;
+  // Inode, size and modification time: a bundle replaced by rename (the safe way to publish
+  // one) always gets a new inode, even within one timestamp tick.
   auto add = [&](const fs::path& p) {
-    auto size = fs::is_regular_file(p, ec) ? fs::file_size(p, ec) : 0;
-    auto time = fs::last_write_time(p, ec).time_since_epoch().count();
-    absl::StrAppend(&out, p.string(), ":", size, ":", time, "\n");
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return;
+    absl::StrAppend(&out, p.string(), ":", st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
+                    st.st_mtim.tv_nsec, "\n");
   };
   if (fs::is_directory(path, ec)) {
     for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
