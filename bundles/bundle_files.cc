@@ -56,4 +56,10 @@ absl::Status ValidateBundlePath(std::string_view path, const ReadLimits& limits)
   return absl::OkStatus();
 }
 
+bool IsBundleDocument(std::string_view path) {
+  const bool in_dir =
+      path.starts_with("policies/") || path.starts_with("entities/") || path.starts_with("tests/");
+  return in_dir && (path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json"));
+}
+
 }  // namespace fleetpdp::bundles

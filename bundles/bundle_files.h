@@ -40,6 +40,10 @@ struct ReadLimits {
 // problem: `path "../etc/passwd" leaves the bundle (".." segment)`.
 absl::Status ValidateBundlePath(std::string_view path, const ReadLimits& limits = {});
 
+// True for the files that hold documents the loader parses: *.yaml, *.yml and *.json under
+// policies/, entities/ and tests/. Other files are carried (and signed) but not parsed.
+bool IsBundleDocument(std::string_view path);
+
 }  // namespace fleetpdp::bundles
 
 #endif  // FLEETPDP_BUNDLES_BUNDLE_FILES_H_

@@ -22,13 +22,6 @@ absl::Status Reject(absl::Status status, std::string_view reason) {
   return status;
 }
 
-bool IsDocument(std::string_view path) {
-  auto ends = [&](std::string_view ext) { return path.ends_with(ext); };
-  bool in_dir =
-      path.starts_with("policies/") || path.starts_with("entities/") || path.starts_with("tests/");
-  return in_dir && (ends(".yaml") || ends(".yml") || ends(".json"));
-}
-
 // Compares what the signature file lists with what is present; every difference named.
 absl::Status CheckFileList(const BundleFiles& files, const SignaturesFile& listed) {
   std::vector<std::string> problems;
@@ -96,7 +89,7 @@ absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
 
   std::vector<engine::SourceFile> sources;
   for (const auto& [path, content] : files) {
-    if (IsDocument(path)) sources.push_back(engine::SourceFile{path, content});
+    if (IsBundleDocument(path)) sources.push_back(engine::SourceFile{path, content});
   }
   engine::ParsedSources parsed;
   engine::ValidationReport report = engine::ParseSources(sources, parsed);

@@ -17,10 +17,9 @@ absl::StatusOr<bundles::BundleFiles> ReadSourceFiles(const std::string& path) {
   if (!all.ok() || !std::filesystem::is_directory(path)) return all;
   bundles::BundleFiles out;
   for (auto& [name, content] : *all) {
-    bool document = (name.starts_with("policies/") || name.starts_with("entities/") ||
-                     name.starts_with("tests/")) &&
-                    (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"));
-    if (name == bundles::kManifestPath || document) out.emplace(name, std::move(content));
+    if (name == bundles::kManifestPath || bundles::IsBundleDocument(name)) {
+      out.emplace(name, std::move(content));
+    }
   }
   return out;
 }

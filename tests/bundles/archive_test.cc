@@ -592,3 +592,20 @@ TEST(FileBytesTest, ReadOfADirectoryIsUnavailable) {
 
 }  // namespace
 }  // namespace fleetpdp::bundles
+
+namespace fleetpdp::bundles {
+namespace {
+
+TEST(IsBundleDocumentTest, AcceptsOnlyYamlAndJsonUnderTheDocumentDirectories) {
+  for (const char* yes :
+       {"policies/a.yaml", "policies/x/b.yml", "entities/e.json", "tests/t.yaml"}) {
+    EXPECT_TRUE(IsBundleDocument(yes)) << yes;
+  }
+  for (const char* no : {"manifest.yaml", "README.md", "policies/notes.txt", "other/a.yaml",
+                         "policiesx/a.yaml", ".signatures.json"}) {
+    EXPECT_FALSE(IsBundleDocument(no)) << no;
+  }
+}
+
+}  // namespace
+}  // namespace fleetpdp::bundles
