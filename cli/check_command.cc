@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "cli/args.h"
+#include "cli/client_flags.h"
 #include "cli/commands.h"
 #include "fleetpdp/v1/decision.grpc.pb.h"
 
@@ -19,19 +20,26 @@ namespace v1 = fleetpdp::v1;
 constexpr char kUsage[] =
     R"(usage: fleetpdp check --server ADDR --principal ID --action ACTION --resource RESOURCE
                       [--type TYPE] [--group G]... [--attr KEY=VALUE]... [--context KEY=VALUE]...
-                      [--timeout DURATION] [--exit-code]
-       fleetpdp check --server ADDR --bundle-info
+                      [--timeout DURATION] [--exit-code] [TLS FLAGS]
+       fleetpdp check --server ADDR --bundle-info [TLS FLAGS]
 
-Asks the FleetPDP server at ADDR (host:port, plaintext) for one decision and prints it with the
-deciding statements, the bundle revision and digest, and the decision id. The flags describe the
-request as for "fleetpdp eval". --bundle-info prints what the server serves instead.
+Asks the FleetPDP server at ADDR (host:port; plaintext unless a TLS flag is given) for one
+decision and prints it with the deciding statements, the bundle revision and digest, and the
+decision id. The flags describe the request as for "fleetpdp eval". --bundle-info prints what the
+server serves instead.
 
   --timeout DURATION   deadline for the call (default 5s)
   --exit-code          exit 1 when the decision is DENY
 
+TLS FLAGS:
+)";
+
+constexpr char kUsageExit[] = R"(
 Exit status: 0 (1 for DENY with --exit-code); 2 for bad usage; 3 when the call fails (the server is
 unreachable, has no bundle, or refused the request).
 )";
+
+void PrintUsage(std::ostream& out) { out << kUsage << kClientTlsUsage << kUsageExit; }
 
 constexpr int kExitCallFailed = 3;
 
@@ -56,10 +64,11 @@ const char* ReasonName(v1::Reason r) {
 
 int RunCheckCommand(int argc, char** argv) {
   Args args(argc, argv);
-  if (args.Help()) return (std::cout << kUsage, kExitOk);
+  if (args.Help()) return (PrintUsage(std::cout), kExitOk);
   std::optional<std::string> server = args.Take("--server");
   bool info = args.TakeSwitch("--bundle-info");
   bool exit_code = args.TakeSwitch("--exit-code");
+  server::ClientTlsOptions tls = TakeClientTlsFlags(args);
   absl::Duration timeout = absl::Seconds(5);
   if (std::optional<std::string> t = args.Take("--timeout");
       t && (!absl::ParseDuration(*t, &timeout) || timeout <= absl::ZeroDuration())) {
@@ -85,13 +94,17 @@ int RunCheckCommand(int argc, char** argv) {
     }
   }
   if (absl::Status s = args.Finish(); !s.ok() || !server) {
-    std::cerr << "fleetpdp check: " << (s.ok() ? "missing --server ADDR" : s.message()) << "\n\n"
-              << kUsage;
+    std::cerr << "fleetpdp check: " << (s.ok() ? "missing --server ADDR" : s.message()) << "\n\n";
+    PrintUsage(std::cerr);
     return kExitUsage;
   }
 
-  auto stub = v1::DecisionService::NewStub(
-      grpc::CreateChannel(*server, grpc::InsecureChannelCredentials()));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = server::MakeClientChannel(*server, tls);
+  if (!channel.ok()) {
+    std::cerr << "fleetpdp check: " << channel.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto stub = v1::DecisionService::NewStub(*channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   if (info) {

@@ -21,6 +21,7 @@
 #include "server/grpc_server.h"
 #include "server/metrics.h"
 #include "server/reloader.h"
+#include "server/tls.h"
 #include "yaml-cpp/yaml.h"
 
 namespace fleetpdp::cli {
@@ -44,6 +45,11 @@ the published development key — for trying FleetPDP out, never for production.
   --persist FILE             keep a copy of the last good bundle here; used at startup when the
                              source is unavailable
   --http-ca-file FILE        CA certificates for an https bundle URL (default: system store)
+  --tls-cert FILE            serve gRPC over TLS with this PEM certificate chain (with --tls-key)
+  --tls-key FILE             the certificate's PEM private key (unencrypted)
+  --tls-client-ca FILE       require client certificates issued by these PEM CAs (mutual TLS)
+  --tls-refresh-interval D   how often the three TLS files are re-read (default 10s): renewed
+                             certificates are used for new connections without a restart
   --decision-log PATH        JSON lines decision log: a file, or "-" for stdout (default: off)
   --decision-log-sample R    fraction of ALLOW decisions logged, 0..1 (DENY always; default 1)
   --decision-log-mask FIELD  write FIELD as "***" (repeatable), e.g. context.source_ip
@@ -64,6 +70,10 @@ struct Settings {
   absl::Duration poll_interval = absl::Seconds(10);
   std::string persist;
   std::string http_ca_file;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  absl::Duration tls_refresh_interval = absl::Seconds(10);
   std::string decision_log;
   double decision_log_sample = 1.0;
   std::vector<std::string> decision_log_mask;
@@ -99,6 +109,14 @@ absl::Status Apply(Settings& s, const std::string& key, const std::string& value
     s.persist = value;
   } else if (key == "http_ca_file") {
     s.http_ca_file = value;
+  } else if (key == "tls_cert") {
+    s.tls_cert = value;
+  } else if (key == "tls_key") {
+    s.tls_key = value;
+  } else if (key == "tls_client_ca") {
+    s.tls_client_ca = value;
+  } else if (key == "tls_refresh_interval") {
+    return duration(s.tls_refresh_interval);
   } else if (key == "decision_log") {
     s.decision_log = value;
   } else if (key == "decision_log_sample") {
@@ -122,20 +140,12 @@ absl::Status Apply(Settings& s, const std::string& key, const std::string& value
   return absl::OkStatus();
 }
 
-constexpr const char* kKeys[] = {"listen",
-                                 "metrics_listen",
-                                 "bundle",
-                                 "keys",
-                                 "allow_unsigned",
-                                 "poll_interval",
-                                 "persist",
-                                 "http_ca_file",
-                                 "decision_log",
-                                 "decision_log_sample",
-                                 "decision_log_mask",
-                                 "max_batch_size",
-                                 "max_message_bytes",
-                                 "shutdown_grace"};
+constexpr const char* kKeys[] = {"listen",         "metrics_listen",      "bundle",
+                                 "keys",           "allow_unsigned",      "poll_interval",
+                                 "persist",        "http_ca_file",        "tls_cert",
+                                 "tls_key",        "tls_client_ca",       "tls_refresh_interval",
+                                 "decision_log",   "decision_log_sample", "decision_log_mask",
+                                 "max_batch_size", "max_message_bytes",   "shutdown_grace"};
 
 absl::Status LoadConfig(const std::string& path, Settings& s) {
   absl::StatusOr<std::string> text = bundles::ReadFileBytes(path);
@@ -218,6 +228,27 @@ int RunServeCommand(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // TLS files are checked before anything starts: a bad one is a configuration error.
+  server::GrpcServerOptions options;
+  std::string transport = "plaintext";
+  if (!s.tls_cert.empty() || !s.tls_key.empty() || !s.tls_client_ca.empty()) {
+    if (s.tls_cert.empty() || s.tls_key.empty()) {
+      return fail("--tls-cert and --tls-key go together (and --tls-client-ca needs both)");
+    }
+    server::ServerTlsOptions tls{.cert_file = s.tls_cert,
+                                 .key_file = s.tls_key,
+                                 .client_ca_file = s.tls_client_ca,
+                                 .refresh_interval = s.tls_refresh_interval};
+    absl::StatusOr<std::string> subject = server::CheckServerTlsFiles(tls);
+    if (!subject.ok()) return fail(subject.status().message());
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        server::MakeServerCredentials(tls);
+    if (!credentials.ok()) return fail(credentials.status().message());
+    options.credentials = *std::move(credentials);
+    transport =
+        absl::StrCat(s.tls_client_ca.empty() ? "TLS" : "mutual TLS", " as \"", *subject, "\"");
+  }
+
   // The bundle source and trusted keys.
   std::unique_ptr<server::BundleSource> source;
   bundles::Keyring keyring;
@@ -289,7 +320,6 @@ int RunServeCommand(int argc, char** argv) {
     (void)reloader.LoadPersisted();
   }
 
-  server::GrpcServerOptions options;
   options.listen = s.listen;
   options.max_message_bytes = s.max_message_bytes;
   options.limits.max_batch_size = s.max_batch_size;
@@ -299,7 +329,7 @@ int RunServeCommand(int argc, char** argv) {
   if (!started.ok()) return fail(started.status().message());
   grpc_server = *std::move(started);
   if (holder.Current()) grpc_server->SetServing(true);
-  Log(absl::StrCat("listening on ", s.listen, " (port ", grpc_server->port(), ")",
+  Log(absl::StrCat("listening on ", s.listen, " (port ", grpc_server->port(), ", ", transport, ")",
                    s.metrics_listen.empty()
                        ? std::string()
                        : absl::StrCat(", metrics on ", s.metrics_listen, "/metrics")));

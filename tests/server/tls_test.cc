@@ -1,0 +1,248 @@
+// TLS and mutual TLS on the gRPC port, over loopback, with certificates made by openssl for each
+// run (tests/testdata/make-test-certs.sh): who gets in, who is refused, bad files, rotation.
+#include "server/tls.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bundles/archive.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/server_test_util.h"
+#include "status_matchers.h"
+
+namespace fleetpdp::server {
+namespace {
+
+using fleetpdp::testing::StatusIs;
+using ::testing::HasSubstr;
+using testing::MakeCheck;
+using testing::TestBundle;
+using testing::TestServer;
+
+namespace fs = std::filesystem;
+
+// One PKI per test process (generating keys takes a moment), removed when the process exits.
+class TestPki {
+ public:
+  TestPki() : dir_(fs::path(::testing::TempDir()) / absl::StrCat("fleetpdp-tls-", getpid())) {
+    std::string command =
+        absl::StrCat(FLEETPDP_TESTDATA_DIR, "/make-test-certs.sh ", dir_.string(), " >/dev/null");
+    EXPECT_EQ(std::system(command.c_str()), 0) << command << " (is openssl installed?)";
+  }
+  ~TestPki() {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+};
+
+const fs::path& Pki() {
+  static const TestPki pki;
+  return pki.dir();
+}
+
+std::string Pem(const std::string& name) { return (Pki() / name).string(); }
+
+ServerTlsOptions ServerFiles(std::string cert = "server", std::string client_ca = "") {
+  ServerTlsOptions o;
+  o.cert_file = Pem(cert + ".pem");
+  o.key_file = Pem(cert + ".key");
+  if (!client_ca.empty()) o.client_ca_file = Pem(client_ca + ".pem");
+  o.refresh_interval = absl::Seconds(1);
+  return o;
+}
+
+GrpcServerOptions WithCredentials(const ServerTlsOptions& tls) {
+  GrpcServerOptions options;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeServerCredentials(tls);
+  EXPECT_TRUE(credentials.ok()) << credentials.status();
+  if (credentials.ok()) options.credentials = *credentials;
+  return options;
+}
+
+// One Check over a new channel (so no earlier connection is reused).
+grpc::Status CheckOver(const std::string& address, const ClientTlsOptions& tls) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeClientChannel(address, tls);
+  if (!channel.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no channel");
+  auto stub = fleetpdp::v1::DecisionService::NewStub(*channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  fleetpdp::v1::CheckResponse response;
+  return stub->Check(
+      &context, MakeCheck("cam-0042", "mqtt:publish", "devices/cam-0042/telemetry/t"), &response);
+}
+
+ClientTlsOptions Trusting(std::string ca, std::string client_cert = "") {
+  ClientTlsOptions tls;
+  tls.enabled = true;
+  tls.ca_file = Pem(ca + ".pem");
+  tls.server_name = "localhost";
+  if (!client_cert.empty()) {
+    tls.cert_file = Pem(client_cert + ".pem");
+    tls.key_file = Pem(client_cert + ".key");
+  }
+  return tls;
+}
+
+TEST(TlsFilesTest, AGoodPairIsAcceptedAndItsSubjectReported) {
+  absl::StatusOr<std::string> subject = CheckServerTlsFiles(ServerFiles());
+  ASSERT_TRUE(subject.ok()) << subject.status();
+  EXPECT_EQ(*subject, "CN=localhost");
+}
+
+TEST(TlsFilesTest, AMissingCertificateFileIsNamed) {
+  ServerTlsOptions o = ServerFiles();
+  o.cert_file = Pem("nope.pem");
+  EXPECT_THAT(CheckServerTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(absl::StrCat("tls certificate \"", o.cert_file, "\""))));
+}
+
+TEST(TlsFilesTest, AKeyGivenAsTheCertificateIsNotAPemCertificate) {
+  ServerTlsOptions o = ServerFiles();
+  o.cert_file = o.key_file;
+  EXPECT_THAT(CheckServerTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no PEM certificate")));
+}
+
+TEST(TlsFilesTest, ACertificateGivenAsTheKeyIsNotAPrivateKey) {
+  ServerTlsOptions o = ServerFiles();
+  o.key_file = o.cert_file;
+  EXPECT_THAT(CheckServerTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not an unencrypted PEM private key")));
+}
+
+TEST(TlsFilesTest, AKeyOfAnotherCertificateIsRefused) {
+  ServerTlsOptions o = ServerFiles();
+  o.key_file = Pem("server2.key");
+  EXPECT_THAT(
+      CheckServerTlsFiles(o).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not match the certificate")));
+}
+
+TEST(TlsFilesTest, ACertificateWithoutAKeyIsRefused) {
+  ServerTlsOptions o = ServerFiles();
+  o.key_file.clear();
+  EXPECT_THAT(CheckServerTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("give both files")));
+}
+
+TEST(TlsFilesTest, AClientCaThatIsNotPemIsNamed) {
+  ServerTlsOptions o = ServerFiles("server", "ca");
+  o.client_ca_file = Pem("ca.key");
+  EXPECT_THAT(CheckServerTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls client CA")));
+}
+
+TEST(TlsFilesTest, ARefreshIntervalUnderASecondIsRefused) {
+  ServerTlsOptions o = ServerFiles();
+  o.refresh_interval = absl::Milliseconds(100);
+  EXPECT_THAT(CheckServerTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at least 1s")));
+}
+
+TEST(TlsServerTest, AClientTrustingTheCaGetsADecision) {
+  TestServer t(WithCredentials(ServerFiles()));
+  t.Install(TestBundle(1));
+  grpc::Status status = CheckOver(t.address(), Trusting("ca"));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST(TlsServerTest, APlaintextClientIsRefused) {
+  TestServer t(WithCredentials(ServerFiles()));
+  t.Install(TestBundle(1));
+  EXPECT_EQ(CheckOver(t.address(), {}).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(TlsServerTest, AClientTrustingAnotherCaRefusesTheServer) {
+  TestServer t(WithCredentials(ServerFiles()));
+  t.Install(TestBundle(1));
+  EXPECT_EQ(CheckOver(t.address(), Trusting("other-ca")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(MutualTlsTest, AClientWithACertificateFromTheClientCaGetsADecision) {
+  TestServer t(WithCredentials(ServerFiles("server", "ca")));
+  t.Install(TestBundle(1));
+  grpc::Status status = CheckOver(t.address(), Trusting("ca", "client"));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST(MutualTlsTest, AClientWithoutACertificateIsRefused) {
+  TestServer t(WithCredentials(ServerFiles("server", "ca")));
+  t.Install(TestBundle(1));
+  EXPECT_EQ(CheckOver(t.address(), Trusting("ca")).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(MutualTlsTest, AClientCertificateFromAnotherCaIsRefused) {
+  TestServer t(WithCredentials(ServerFiles("server", "ca")));
+  t.Install(TestBundle(1));
+  EXPECT_EQ(CheckOver(t.address(), Trusting("ca", "rogue")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(MutualTlsTest, APlaintextClientIsRefused) {
+  TestServer t(WithCredentials(ServerFiles("server", "ca")));
+  t.Install(TestBundle(1));
+  EXPECT_EQ(CheckOver(t.address(), {}).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(TlsClientTest, ACertificateWithoutAKeyIsRefusedBeforeConnecting) {
+  ClientTlsOptions tls = Trusting("ca", "client");
+  tls.key_file.clear();
+  EXPECT_THAT(MakeClientChannel("127.0.0.1:1", tls).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("give both files")));
+}
+
+TEST(TlsClientTest, AnUnreadableCaFileIsNamed) {
+  ClientTlsOptions tls = Trusting("ca");
+  tls.ca_file = Pem("missing-ca.pem");
+  EXPECT_THAT(MakeClientChannel("127.0.0.1:1", tls).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing-ca.pem")));
+}
+
+// The certificate is replaced on disk (as cert-manager renews a Secret): new connections get the
+// new one within the refresh interval, without a restart.
+TEST(TlsRotationTest, AReplacedCertificateIsServedWithoutARestart) {
+  fs::path dir = Pki() / "rotating";
+  fs::create_directories(dir);
+  fs::copy_file(Pem("server.pem"), dir / "tls.crt", fs::copy_options::overwrite_existing);
+  fs::copy_file(Pem("server.key"), dir / "tls.key", fs::copy_options::overwrite_existing);
+  ServerTlsOptions files;
+  files.cert_file = (dir / "tls.crt").string();
+  files.key_file = (dir / "tls.key").string();
+  files.refresh_interval = absl::Seconds(1);
+  TestServer t(WithCredentials(files));
+  t.Install(TestBundle(1));
+  ASSERT_TRUE(CheckOver(t.address(), Trusting("ca")).ok());
+  ASSERT_FALSE(CheckOver(t.address(), Trusting("other-ca")).ok());
+
+  // Write the new pair beside the old and rename it into place (key first: a moment of mismatch
+  // that the server must ride out on the old pair).
+  fs::copy_file(Pem("server2.key"), dir / "tls.key.new");
+  fs::copy_file(Pem("server2.pem"), dir / "tls.crt.new");
+  fs::rename(dir / "tls.key.new", dir / "tls.key");
+  fs::rename(dir / "tls.crt.new", dir / "tls.crt");
+
+  bool rotated = false;
+  for (absl::Time give_up = absl::Now() + absl::Seconds(15); !rotated && absl::Now() < give_up;) {
+    absl::SleepFor(absl::Milliseconds(250));
+    rotated = CheckOver(t.address(), Trusting("other-ca")).ok();
+  }
+  EXPECT_TRUE(rotated) << "the server still presents the old certificate after 15s";
+  EXPECT_EQ(CheckOver(t.address(), Trusting("ca")).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace fleetpdp::server
