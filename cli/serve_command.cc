@@ -329,7 +329,7 @@ int RunServeCommand(int argc, char** argv) {
   if (!started.ok()) return fail(started.status().message());
   grpc_server = *std::move(started);
   if (holder.Current()) grpc_server->SetServing(true);
-  Log(absl::StrCat("listening on ", s.listen, " (port ", grpc_server->port(), ", ", transport, ")",
+  Log(absl::StrCat("listening on ", s.listen, " (port ", grpc_server->port(), ") over ", transport,
                    s.metrics_listen.empty()
                        ? std::string()
                        : absl::StrCat(", metrics on ", s.metrics_listen, "/metrics")));

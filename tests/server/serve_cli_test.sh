@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `fleetpdp serve` and `fleetpdp check` as an operator runs them, over loopback: the embedded
 # example bundle, a watched bundle file reloaded on SIGHUP, a tampered and a rolled-back bundle
-# rejected while the last good one keeps serving, and a clean SIGTERM.
+# rejected while the last good one keeps serving, a cold start from the persisted last good copy
+# when the source is gone, TLS and mutual TLS, and a clean SIGTERM.
 #   tests/server/serve_cli_test.sh FLEETPDP REPO_ROOT
 set -uo pipefail
 fleetpdp=$1 root=$2
@@ -18,7 +19,7 @@ start() {
   pids+=($!)
   pid=$!
   for _ in $(seq 100); do
-    port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$log")
+    port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$log" 2>/dev/null)
     [ -n "$port" ] && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
@@ -100,5 +101,67 @@ start "$work/none.log" --bundle "$work/missing.tar.gz" --keys "$keys/trusted" --
 expect "without a bundle, checks are UNAVAILABLE" 3 'no verified bundle' -- \
   "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish --resource a
 kill -TERM "$pid"; wait "$pid"
+
+# 4. The persisted copy: a cold start without the source serves the last good bundle.
+mkdir "$work/state"
+cp "$work/rev2.tar.gz" "$work/live.tar.gz"
+start "$work/persist1.log" --bundle "$work/live.tar.gz" --keys "$keys/trusted" --poll-interval 1h \
+  --persist "$work/state/last-good.tar.gz"
+expect "the last good bundle is persisted and verifies" 0 'VERIFIED.*rev 2, digest' -- \
+  "$fleetpdp" bundle verify "$work/state/last-good.tar.gz" --keys "$keys/trusted"
+kill -TERM "$pid"; wait "$pid"
+rm "$work/live.tar.gz"
+start "$work/persist2.log" --bundle "$work/live.tar.gz" --keys "$keys/trusted" --poll-interval 1h \
+  --persist "$work/state/last-good.tar.gz"
+expect "cold start without the source: the persisted revision 2 serves" 0 \
+  "serving: +yes.*revision: +2.*digest: +$second" -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
+expect "and decides" 0 'ALLOW \(ALLOWED\).*bundle rev 2' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish \
+  --resource devices/cam-0042/telemetry/t
+expect "the log says the source failed and the persisted copy was used" 0 \
+  'bundle: .*live.tar.gz.*trying the persisted copy.*serving "example-fleet" rev 2' -- cat "$work/persist2.log"
+kill -TERM "$pid"; wait "$pid"
+
+# A tampered persisted copy is verified like any bundle: refused, nothing is served.
+mkdir "$work/p" && tar -xzf "$work/state/last-good.tar.gz" -C "$work/p"
+sed -i 's/own-telemetry/own-telemetrx/' "$work/p/policies/devices.yaml"
+tar -czf "$work/state/last-good.tar.gz" -C "$work/p" .
+start "$work/persist3.log" --bundle "$work/live.tar.gz" --keys "$keys/trusted" --poll-interval 1h \
+  --persist "$work/state/last-good.tar.gz"
+expect "a tampered persisted copy is refused: checks are UNAVAILABLE" 3 'no verified bundle' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish --resource a
+expect "and the reason is logged" 0 'rejected \(tampered\)' -- cat "$work/persist3.log"
+# The source comes back: served on the next reload.
+cp "$work/rev2.tar.gz" "$work/live.tar.gz"
+reload
+expect "when the source returns, it is served" 0 'serving: +yes.*revision: +2.*last error: +-' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
+kill -TERM "$pid"; wait "$pid"
+
+# 5. Mutual TLS, as an operator configures it: only clients with a certificate from the CA.
+"$root/tests/testdata/make-test-certs.sh" "$work/pki" >/dev/null
+pki=$work/pki
+start "$work/tls.log" --tls-cert "$pki/server.pem" --tls-key "$pki/server.key" --tls-client-ca "$pki/ca.pem"
+expect "mTLS: the server says how it listens" 0 'port [0-9]+\) over mutual TLS as "CN=localhost"' -- cat "$work/tls.log"
+expect "mTLS: a client with a certificate from the CA gets a decision" 0 'ALLOW \(ALLOWED\)' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --tls-ca "$pki/ca.pem" --tls-server-name localhost \
+  --tls-cert "$pki/client.pem" --tls-key "$pki/client.key" \
+  --principal cam-0042 --action mqtt:publish --resource devices/cam-0042/telemetry/t
+expect "mTLS: a client without a certificate is refused" 3 'UNAVAILABLE' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --tls-ca "$pki/ca.pem" --tls-server-name localhost \
+  --bundle-info
+expect "mTLS: a client with a certificate from another CA is refused" 3 'UNAVAILABLE' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --tls-ca "$pki/ca.pem" --tls-server-name localhost \
+  --tls-cert "$pki/rogue.pem" --tls-key "$pki/rogue.key" --bundle-info
+expect "mTLS: a plaintext client is refused" 3 'UNAVAILABLE' -- \
+  "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
+kill -TERM "$pid"; wait "$pid"
+expect "a key that does not match the certificate stops the server at start" 2 \
+  'fatal: tls key .*server2.key" does not match the certificate' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --tls-cert "$pki/server.pem" \
+  --tls-key "$pki/server2.key"
+expect "a certificate without a key is a usage error" 2 'fatal: --tls-cert and --tls-key go together' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --tls-cert "$pki/server.pem"
 
 [ "$fails" -eq 0 ] && echo "all serve checks passed" || { echo "$fails check(s) failed"; exit 1; }
