@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests: promtool and a real Prometheus
   prometheus
+  # the Mosquitto plugin (headers) and its tests (a real broker and its clients)
+  mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients python3
   # style
   clang-format clang-tidy
 )
