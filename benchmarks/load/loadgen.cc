@@ -57,8 +57,8 @@ so a stalled server shows up in the percentiles instead of silently lowering the
   --count N              stop after N calls (0 = no limit; the duration still applies)
   --deadline D           per-call deadline (default 5s)
   --seed N               request order (default 1)
-  --mark-file PATH       latencies of calls started while PATH exists are also reported apart
-                         ("marked"), e.g. while run.sh reloads the bundle
+  --mark-file PATH       latencies of calls that end while PATH exists are also reported apart
+                         ("marked", the rest "unmarked"), e.g. while run.sh reloads the bundle
   --fail-on-unexpected   exit 1 when an answer differs from the request file's `expect`
   --json                 print the report as one JSON object on stdout
   --ca-file F --cert-file F --key-file F --server-name NAME
@@ -229,7 +229,8 @@ constexpr std::array<const char*, kCodes> kCodeNames = {
 // Everything counted while the load runs; updated from gRPC threads.
 struct Stats {
   Histogram latency;         // calls started after the warm-up
-  Histogram marked_latency;  // … of those, started while the mark file existed
+  Histogram marked_latency;  // … of those, ended while the mark file existed
+  Histogram steady_latency;  // … and the others
   Histogram interval;        // since the last progress line
   std::atomic<uint64_t> completed{0};       // all calls, warm-up included (progress)
   std::atomic<uint64_t> window_calls{0};    // calls that ended inside the measured window
@@ -360,7 +361,8 @@ class Runner {
         std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
     stats_.latency.Record(ns);
     stats_.interval.Record(ns);
-    if (marked_.load(std::memory_order_relaxed)) stats_.marked_latency.Record(ns);
+    (marked_.load(std::memory_order_relaxed) ? stats_.marked_latency : stats_.steady_latency)
+        .Record(ns);
     if (now <= stop_at_) stats_.window_calls.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -559,6 +561,7 @@ std::string Micros(uint64_t ns) { return absl::StrFormat("%.1f", static_cast<dou
 int Runner::Report() const {
   const Histogram::Snapshot lat = stats_.latency.TakeSnapshot();
   const Histogram::Snapshot marked = stats_.marked_latency.TakeSnapshot();
+  const Histogram::Snapshot steady = stats_.steady_latency.TakeSnapshot();
   const double seconds = std::max(1e-9, std::chrono::duration<double>(window_end_ - measure_start_).count());
   const uint64_t calls = stats_.window_calls.load();
   const uint64_t per_call = o_.mode == Mode::kBatch ? static_cast<uint64_t>(o_.batch) : 1;
@@ -584,12 +587,12 @@ int Runner::Report() const {
     std::cout << absl::StrFormat(
         R"({"target": "%s", "mode": "%s", "loop": "%s", "connections": %d, "inflight": %d, )"
         R"("rate": %.1f, "seconds": %.3f, "calls": %d, "checks": %d, "calls_per_s": %.1f, )"
-        R"("checks_per_s": %.1f, "latency_us": %s, "marked_latency_us": %s, )"
+        R"("checks_per_s": %.1f, "latency_us": %s, "marked_latency_us": %s, "unmarked_latency_us": %s, )"
         R"("errors_total": %d, "errors": {%s}, "decisions": {"allow": %d, "explicit_deny": %d, )"
         R"("default_deny": %d}, "unexpected": %d, "max_send_lag_us": %s})",
         o_.target, ModeName(o_), o_.rate > 0 ? "open" : "closed", o_.connections, o_.inflight,
         o_.rate, seconds, calls, calls * per_call, rps, rps * static_cast<double>(per_call),
-        percentiles(lat), percentiles(marked), stats_.errors_total.load(), absl::StrJoin(errors, ", "),
+        percentiles(lat), percentiles(marked), percentiles(steady), stats_.errors_total.load(), absl::StrJoin(errors, ", "),
         stats_.allow.load(), stats_.explicit_deny.load(), stats_.default_deny.load(),
         stats_.unexpected.load(),
         Micros(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(max_lag_).count())))
@@ -610,6 +613,9 @@ int Runner::Report() const {
       std::cout << absl::StrFormat("  marked    %d calls: p50 %s µs  p99 %s µs  max %s µs\n",
                                    marked.count(), Micros(marked.Percentile(50)),
                                    Micros(marked.Percentile(99)), Micros(marked.max()));
+      std::cout << absl::StrFormat("  unmarked  %d calls: p50 %s µs  p99 %s µs  max %s µs\n",
+                                   steady.count(), Micros(steady.Percentile(50)),
+                                   Micros(steady.Percentile(99)), Micros(steady.max()));
     }
     std::cout << absl::StrFormat(
         "  decisions allow %.1f%%  explicit deny %.1f%%  default deny %.1f%%  unexpected %d\n"
