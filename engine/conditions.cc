@@ -120,33 +120,48 @@ bool CompareSemverWith(const Semver& a, const Semver& b, Comparison c) {
   return Compare(CompareSemver(a, b), 0, c);
 }
 
-// Resolves a string template; false when a variable is missing or not single-valued.
-bool ResolveString(const Template& parts, const RequestView& view, std::string& out) {
-  out.clear();
+// Whether a string operand's variables all have values for this request: present, single and
+// non-empty (an empty one would silently turn "${x}*" into "*").
+bool VariablesResolve(const Template& parts, const RequestView& view) {
   for (const TemplatePart& p : parts) {
-    if (!p.is_variable) {
-      out.append(p.literal);
-      continue;
-    }
+    if (!p.is_variable) continue;
     std::optional<std::string_view> v = view.Scalar(p.variable);
-    if (!v || v->empty()) return false;  // empty would silently turn "${x}*" into "*"
-    out.append(*v);
+    if (!v || v->empty()) return false;
   }
   return true;
+}
+
+// Whether `value` is exactly the operand's text with its variables substituted, compared piece by
+// piece so that nothing is copied. REQUIRES: VariablesResolve(parts, view).
+bool OperandEquals(const Template& parts, const RequestView& view, std::string_view value,
+                   bool ignore_case) {
+  for (const TemplatePart& p : parts) {
+    std::string_view piece = p.is_variable ? view.Scalar(p.variable).value_or(std::string_view())
+                                           : std::string_view(p.literal);
+    if (value.size() < piece.size()) return false;
+    std::string_view head = value.substr(0, piece.size());
+    if (ignore_case ? !absl::EqualsIgnoreCase(Absl(head), Absl(piece)) : head != piece) {
+      return false;
+    }
+    value.remove_prefix(piece.size());
+  }
+  return value.empty();
 }
 
 // Whether one attribute value matches one operand, for the operator's positive form. Returns
 // nullopt when the attribute value does not parse as the operator's type.
 class Matcher {
  public:
-  Matcher(const CompiledCondition& c, const RequestView& view) : c_(c), view_(view) {}
+  Matcher(const CompiledCondition& c, const RequestView& view, ParsedValues* parsed)
+      : c_(c), view_(view), parsed_(parsed) {}
 
-  // Resolves operands that contain variables; false when one cannot be resolved.
+  // Checks that operands with variables resolve (and builds glob tokens); false when one cannot
+  // be resolved.
   bool Prepare() {
     if (c_.op->type == T::kString || c_.op->type == T::kStringIgnoreCase) {
-      resolved_.resize(c_.strings.size());
-      for (size_t i = 0; i < c_.strings.size(); ++i) {
-        if (!ResolveString(c_.strings[i], view_, resolved_[i])) return false;
+      if (!c_.operands_have_variables) return true;
+      for (const Template& operand : c_.strings) {
+        if (!VariablesResolve(operand, view_)) return false;
       }
     } else if (c_.op->type == T::kStringLike) {
       globs_.resize(c_.globs.size());
@@ -189,23 +204,23 @@ class Matcher {
   std::optional<bool> MatchesAny(std::string_view value) const {
     switch (c_.op->type) {
       case T::kString:
-        return std::any_of(resolved_.begin(), resolved_.end(),
-                           [&](const std::string& s) { return s == value; });
-      case T::kStringIgnoreCase:
-        return std::any_of(resolved_.begin(), resolved_.end(), [&](const std::string& s) {
-          return absl::EqualsIgnoreCase(s, Absl(value));
+      case T::kStringIgnoreCase: {
+        const bool ignore_case = c_.op->type == T::kStringIgnoreCase;
+        return std::any_of(c_.strings.begin(), c_.strings.end(), [&](const Template& operand) {
+          return OperandEquals(operand, view_, value, ignore_case);
         });
+      }
       case T::kStringLike:
         return std::any_of(globs_.begin(), globs_.end(),
                            [&](const auto& tokens) { return GlobMatch(tokens, value); });
       case T::kNumeric: {
-        std::optional<double> n = ParseNumber(value);
+        std::optional<double> n = parsed_ ? parsed_->Number(value) : ParseNumber(value);
         if (!n) return std::nullopt;
         return std::any_of(c_.numbers.begin(), c_.numbers.end(),
                            [&](double operand) { return Compare(*n, operand, c_.op->comparison); });
       }
       case T::kDate: {
-        std::optional<absl::Time> t = ParseDate(value);
+        std::optional<absl::Time> t = parsed_ ? parsed_->Date(value) : ParseDate(value);
         if (!t) return std::nullopt;
         return std::any_of(c_.dates.begin(), c_.dates.end(), [&](absl::Time operand) {
           return Compare(*t, operand, c_.op->comparison);
@@ -217,16 +232,22 @@ class Matcher {
         return *b == c_.flag;
       }
       case T::kIp: {
-        std::optional<IpAddress> a = ParseIpAddress(value);
+        std::optional<IpAddress> a = parsed_ ? parsed_->Ip(value) : ParseIpAddress(value);
         if (!a) return std::nullopt;
         return std::any_of(c_.networks.begin(), c_.networks.end(),
                            [&](const IpNetwork& n) { return n.Contains(*a); });
       }
       case T::kSemver: {
-        std::optional<Semver> v = ParseSemver(value);
-        if (!v) return std::nullopt;
+        std::optional<Semver> own;
+        const std::optional<Semver>* v = &own;
+        if (parsed_ != nullptr) {
+          v = &parsed_->Version(value);
+        } else {
+          own = ParseSemver(value);
+        }
+        if (!*v) return std::nullopt;
         return std::any_of(c_.semvers.begin(), c_.semvers.end(), [&](const Semver& operand) {
-          return CompareSemverWith(*v, operand, c_.op->comparison);
+          return CompareSemverWith(**v, operand, c_.op->comparison);
         });
       }
       case T::kExists:
@@ -237,13 +258,41 @@ class Matcher {
 
   const CompiledCondition& c_;
   const RequestView& view_;
-  absl::InlinedVector<std::string, 2> resolved_;
+  ParsedValues* parsed_;
   absl::InlinedVector<absl::InlinedVector<GlobToken, 8>, 2> globs_;
 };
 
 }  // namespace
 
 absl::Span<const OperatorInfo> AllOperators() { return kOperators; }
+
+// At most this many values of one type are kept: beyond it (a long ForAnyValue list), the last
+// slot is reused, so a cache never grows without bound.
+constexpr size_t kMaxParsedValues = 8;
+
+template <typename T, size_t N, typename Parse>
+const std::optional<T>& ParsedValues::Find(absl::InlinedVector<Slot<T>, N>& slots,
+                                           std::string_view text, Parse parse) {
+  for (Slot<T>& slot : slots) {
+    if (slot.data == text.data() && slot.size == text.size()) return slot.value;
+  }
+  if (slots.size() == kMaxParsedValues) slots.pop_back();
+  slots.push_back(Slot<T>{text.data(), text.size(), parse(text)});
+  return slots.back().value;
+}
+
+const std::optional<double>& ParsedValues::Number(std::string_view text) {
+  return Find(numbers_, text, ParseNumber);
+}
+const std::optional<absl::Time>& ParsedValues::Date(std::string_view text) {
+  return Find(dates_, text, ParseDate);
+}
+const std::optional<IpAddress>& ParsedValues::Ip(std::string_view text) {
+  return Find(ips_, text, ParseIpAddress);
+}
+const std::optional<Semver>& ParsedValues::Version(std::string_view text) {
+  return Find(versions_, text, ParseSemver);
+}
 
 absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition) {
   CompiledCondition c;
@@ -288,12 +337,14 @@ absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition) {
       case T::kStringIgnoreCase: {
         absl::StatusOr<Template> t = ParseTemplate(value);
         if (!t.ok()) return t.status();
+        c.operands_have_variables = c.operands_have_variables || HasVariables(*t);
         c.strings.push_back(*std::move(t));
         break;
       }
       case T::kStringLike: {
         absl::StatusOr<Template> t = ParseTemplate(value);
         if (!t.ok()) return t.status();
+        c.operands_have_variables = c.operands_have_variables || HasVariables(*t);
         std::vector<GlobPart> parts;
         for (TemplatePart& p : *t) {
           if (p.is_variable) {
@@ -342,7 +393,7 @@ absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition) {
 }
 
 Truth EvaluateCondition(const CompiledCondition& c, const RequestView& view,
-                        absl::Span<const std::string_view> groups) {
+                        absl::Span<const std::string_view> groups, ParsedValues* parsed) {
   // The attribute's values: either the group set or a lookup.
   RequestView::Values values;
   const bool is_groups = c.key.root == AttributePath::kPrincipalGroups;
@@ -357,7 +408,7 @@ Truth EvaluateCondition(const CompiledCondition& c, const RequestView& view,
   }
   if (!found) return Truth::kUnknown;
 
-  Matcher matcher(c, view);
+  Matcher matcher(c, view, parsed);
   if (!matcher.Prepare()) return Truth::kUnknown;  // a variable in a value is missing
   switch (c.quantifier) {
     case Quantifier::kSingle:
@@ -385,9 +436,10 @@ Truth EvaluateCondition(const CompiledCondition& c, const RequestView& view,
 }
 
 bool ConditionsApply(absl::Span<const CompiledCondition> conditions, Effect effect,
-                     const RequestView& view, absl::Span<const std::string_view> groups) {
+                     const RequestView& view, absl::Span<const std::string_view> groups,
+                     ParsedValues* parsed) {
   for (const CompiledCondition& c : conditions) {
-    Truth t = EvaluateCondition(c, view, groups);
+    Truth t = EvaluateCondition(c, view, groups, parsed);
     if (t == Truth::kFalse) return false;
     if (t == Truth::kUnknown && effect == Effect::kAllow) return false;
   }

@@ -2,6 +2,8 @@
 //
 //   absl::StatusOr<CompiledCondition> c = CompileCondition(condition);  // build errors here
 //   bool applies = ConditionsApply(conditions, Effect::kAllow, view, groups);  // never fails
+//   ParsedValues parsed;  // one per request: typed request values are parsed once
+//   bool again = ConditionsApply(conditions, Effect::kDeny, view, groups, &parsed);
 //
 // Semantics (IAM-style, written down in docs/policy-language.md):
 //   - a condition lists one or more values; a positive operator holds when the attribute matches
@@ -20,10 +22,12 @@
 #define FLEETPDP_ENGINE_CONDITIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -89,6 +93,9 @@ struct CompiledCondition {
   std::vector<IpNetwork> networks;
   std::vector<Semver> semvers;
   bool flag = false;  // kBool, kExists
+  // Whether any string or glob operand holds a ${…} variable; when none does, operands are
+  // compared as written, without resolving anything per request.
+  bool operands_have_variables = false;
 };
 
 // Checks the operator, quantifier, key and every value; the error names what is wrong, e.g.
@@ -97,13 +104,50 @@ absl::StatusOr<CompiledCondition> CompileCondition(const Condition& condition);
 
 enum class Truth : uint8_t { kFalse, kTrue, kUnknown };
 
-// One condition for one request. `groups` is the principal's expanded group set.
+// Typed request values parsed once per request instead of once per condition that reads them:
+// the evaluator hands one to every condition of a decision, so `IpAddress` on
+// `context.source_ip` parses the address once however many statements test it.
+//
+// Values are keyed by where their text lives (pointer and length), not by content, so a lookup
+// costs no string comparison. REQUIRES: every text handed to one ParsedValues stays alive and
+// unchanged while it is used — views into one request and the bundle's entities, which outlive
+// a decision. Returned references are valid until the next call.
+//
+// Thread safety: none; one per request (it lives on the evaluating thread's stack).
+class ParsedValues {
+ public:
+  const std::optional<double>& Number(std::string_view text);
+  const std::optional<absl::Time>& Date(std::string_view text);
+  const std::optional<IpAddress>& Ip(std::string_view text);
+  const std::optional<Semver>& Version(std::string_view text);
+
+ private:
+  template <typename T>
+  struct Slot {
+    const char* data;
+    size_t size;
+    std::optional<T> value;
+  };
+  template <typename T, size_t N, typename Parse>
+  static const std::optional<T>& Find(absl::InlinedVector<Slot<T>, N>& slots,
+                                      std::string_view text, Parse parse);
+
+  absl::InlinedVector<Slot<double>, 2> numbers_;
+  absl::InlinedVector<Slot<absl::Time>, 2> dates_;
+  absl::InlinedVector<Slot<IpAddress>, 2> ips_;
+  absl::InlinedVector<Slot<Semver>, 2> versions_;
+};
+
+// One condition for one request. `groups` is the principal's expanded group set. `parsed`, when
+// not null, caches parsed request values across the conditions of one request.
 Truth EvaluateCondition(const CompiledCondition& condition, const RequestView& view,
-                        absl::Span<const std::string_view> groups);
+                        absl::Span<const std::string_view> groups,
+                        ParsedValues* parsed = nullptr);
 
 // Whether a statement with `effect` and these conditions applies (the rule above).
 bool ConditionsApply(absl::Span<const CompiledCondition> conditions, Effect effect,
-                     const RequestView& view, absl::Span<const std::string_view> groups);
+                     const RequestView& view, absl::Span<const std::string_view> groups,
+                     ParsedValues* parsed = nullptr);
 
 }  // namespace fleetpdp::engine
 

@@ -1,7 +1,10 @@
 // The hot path: one decision through the rule index (see rule_index.h for the layout).
 //
-// Nothing here allocates for ordinary requests: candidate lists, the expanded group set and the
-// traversal stack are inline vectors sized for typical fleets and spill to the heap only beyond.
+// A check hashes the principal id, the action and each resource level once; it walks the tries of
+// its action (an exact one and the few prefix ones that match) and, wherever a pattern matched,
+// probes the principal's keys. Nothing here allocates for ordinary requests: the levels, keys,
+// candidate statements and the traversal stack are inline vectors sized for typical fleets that
+// spill to the heap only beyond; typed request values are parsed once per request (ParsedValues).
 #include <algorithm>
 
 #include "absl/container/inlined_vector.h"
@@ -55,20 +58,23 @@ bool TemplateResolvable(const Template& parts, const RequestView& view, bool at_
   return true;
 }
 
-using Candidates = absl::InlinedVector<StatementRef, 16>;
-
 }  // namespace
 
 class Evaluator {
  public:
   Evaluator(const RuleIndex& index, const Request& request)
-      : index_(index), request_(request), view_(request, FindEntity(index, request)) {}
+      : index_(index), request_(request), principal_(FindPrincipal(index, request)),
+        view_(request, principal_.entity == RuleIndex::kNone
+                           ? nullptr
+                           : &index.set_.entities[principal_.entity]) {}
 
   Decision Run() {
     Decision decision;
     if (!ParseResource()) return decision;  // invalid request: default deny
-    ExpandGroups();
     CollectTries();
+    if (tries_.empty()) return decision;  // nothing for this action
+    ExpandGroups();
+    CollectKeys();
 
     // Denies first: any applicable deny decides, and then allows do not matter.
     for (const RuleIndex::Trie* t : tries_) Walk(t->deny, /*deny=*/true);
@@ -86,9 +92,12 @@ class Evaluator {
   }
 
  private:
-  static const Entity* FindEntity(const RuleIndex& index, const Request& request) {
-    auto it = index.entity_numbers_.find(request.principal.id);
-    return it == index.entity_numbers_.end() ? nullptr : &index.set_.entities[it->second];
+  using Node = RuleIndex::TrieNode;
+  static constexpr uint32_t kNone = RuleIndex::kNone;
+
+  static RuleIndex::PrincipalEntry FindPrincipal(const RuleIndex& index, const Request& request) {
+    auto it = index.principals_.find(request.principal.id);
+    return it == index.principals_.end() ? RuleIndex::PrincipalEntry{} : it->second;
   }
 
   // False for a request ValidateRequest would refuse: no principal, no action, or a resource that
@@ -99,7 +108,17 @@ class Evaluator {
     subscribe_ = request_.action == kSubscribe;
     if (subscribe_ ? !IsValidTopicFilter(r) : !IsValidTopicName(r)) return false;
     levels_ = SplitLevels(r);
+    dollar_ = StartsWithDollar(levels_.front());
     return true;
+  }
+
+  // The tries for this action: the exact one and every matching prefix ("mqtt:*", "*").
+  void CollectTries() {
+    auto it = index_.exact_actions_.find(Absl(request_.action));
+    if (it != index_.exact_actions_.end()) tries_.push_back(&it->second);
+    for (const auto& [prefix, trie] : index_.prefix_actions_) {
+      if (request_.action.starts_with(prefix)) tries_.push_back(&trie);
+    }
   }
 
   void ExpandGroups() {
@@ -107,9 +126,7 @@ class Evaluator {
       for (uint32_t i = 0; i < span.size; ++i)
         groups_.push_back(index_.closure_pool_[span.offset + i]);
     };
-    if (view_.entity() != nullptr) {
-      add(index_.entity_closure_[view_.entity() - index_.set_.entities.data()]);
-    }
+    if (principal_.entity != kNone) add(index_.entity_closure_[principal_.entity]);
     for (const std::string& g : request_.principal.groups) {
       auto it = index_.group_numbers_.find(g);
       if (it != index_.group_numbers_.end()) {
@@ -124,46 +141,76 @@ class Evaluator {
     }
   }
 
-  void AddBucket(const RuleIndex::Bucket& bucket) {
-    if (auto it = bucket.exact_actions.find(request_.action); it != bucket.exact_actions.end()) {
-      tries_.push_back(&it->second);
-    }
-    for (const auto& [prefix, trie] : bucket.prefix_actions) {
-      if (request_.action.starts_with(prefix)) tries_.push_back(&trie);
-    }
-  }
-
-  void CollectTries() {
-    AddBucket(index_.any_);
-    if (auto it = index_.by_id_.find(request_.principal.id); it != index_.by_id_.end()) {
-      AddBucket(it->second);
-    }
-    for (uint32_t g : groups_) {
-      if (g < index_.by_group_.size()) AddBucket(index_.by_group_[g]);
-    }
-    if (!index_.by_attribute_.empty()) {
+  // The principal's keys, ascending: "*", its groups (already sorted), then its id and attribute
+  // pairs (numbered after every group).
+  void CollectKeys() {
+    keys_.push_back(RuleIndex::kAnyKey);
+    for (uint32_t g : groups_) keys_.push_back(RuleIndex::kFirstGroupKey + g);
+    const size_t named = keys_.size();
+    if (principal_.key != kNone) keys_.push_back(principal_.key);
+    if (!index_.attribute_keys_.empty()) {
+      const Entity* entity = view_.entity();
       auto visit = [&](const std::vector<Attribute>& attributes, bool from_request) {
         for (const Attribute& a : attributes) {
           if (a.values.size() != 1) continue;
           // A request attribute the entity also has is overridden by the entity's value.
-          if (from_request && view_.entity() != nullptr &&
-              std::any_of(view_.entity()->attributes.begin(), view_.entity()->attributes.end(),
+          if (from_request && entity != nullptr &&
+              std::any_of(entity->attributes.begin(), entity->attributes.end(),
                           [&](const Attribute& e) { return e.key == a.key; })) {
             continue;
           }
-          auto k = index_.by_attribute_.find(a.key);
-          if (k == index_.by_attribute_.end()) continue;
+          auto k = index_.attribute_keys_.find(a.key);
+          if (k == index_.attribute_keys_.end()) continue;
           auto v = k->second.find(a.values.front());
-          if (v != k->second.end()) AddBucket(v->second);
+          if (v != k->second.end()) keys_.push_back(v->second);
         }
       };
-      if (view_.entity() != nullptr) visit(view_.entity()->attributes, false);
+      if (entity != nullptr) visit(entity->attributes, false);
       visit(request_.principal.attributes, true);
+    }
+    if (keys_.size() - named > 1) {
+      std::sort(keys_.begin() + named, keys_.end());
+      keys_.erase(std::unique(keys_.begin() + named, keys_.end()), keys_.end());
     }
   }
 
+  // The statements of `posting` selected through one of the principal's keys.
+  void Take(uint32_t posting) {
+    if (posting == kNone) return;
+    const RuleIndex::Span32 span = index_.postings_[posting];
+    const RuleIndex::Entry* entries = index_.entries_.data() + span.offset;
+    if (span.size <= RuleIndex::kScannedEntries) {
+      // Both ascending by key: merge.
+      size_t k = 0;
+      for (uint32_t i = 0; i < span.size; ++i) {
+        const uint32_t key = entries[i].key;
+        while (k < keys_.size() && keys_[k] < key) ++k;
+        if (k == keys_.size()) return;
+        if (keys_[k] == key) candidates_.push_back(entries[i].ref);
+      }
+      return;
+    }
+    const uint64_t high = uint64_t{posting} << 32;
+    for (uint32_t key : keys_) {
+      auto it = index_.runs_.find(high | key);
+      if (it == index_.runs_.end()) continue;
+      const RuleIndex::Entry* run = index_.entries_.data() + it->second.offset;
+      for (uint32_t i = 0; i < it->second.size; ++i) candidates_.push_back(run[i].ref);
+    }
+  }
+
+  // The child of `node` along a literal edge labelled with resource level `i`.
+  uint32_t LiteralChild(uint32_t node, size_t i) {
+    if (level_hashes_.empty()) {
+      for (std::string_view level : levels_) level_hashes_.push_back(RuleIndex::LevelHash(level));
+    }
+    auto it = index_.literal_edges_.find(
+        RuleIndex::LiteralEdgeKey{node, level_hashes_[i], levels_[i]});
+    return it == index_.literal_edges_.end() ? kNone : it->second;
+  }
+
   void Walk(uint32_t root, bool deny) {
-    if (root == RuleIndex::kNone) return;
+    if (root == kNone) return;
     if (!subscribe_) {
       WalkTopic(root);
     } else if (deny) {
@@ -173,8 +220,16 @@ class Evaluator {
     }
   }
 
-  void Take(const std::vector<StatementRef>& refs) {
-    candidates_.insert(candidates_.end(), refs.begin(), refs.end());
+  // Follows a literal, '+' and ${…} edges from `n` that match the ordinary level `i`.
+  void PushMatchingChildren(uint32_t n, const Node& node, uint32_t i, bool at_root) {
+    if (uint32_t child = LiteralChild(n, i); child != kNone) stack_.push_back({child, i + 1});
+    if (node.plus != kNone && !(at_root && dollar_)) stack_.push_back({node.plus, i + 1});
+    for (uint32_t e = 0; e < node.templates.size; ++e) {
+      const RuleIndex::TemplateEdge& edge = index_.template_edges_[node.templates.offset + e];
+      if (TemplateMatchesLevel(edge.parts, view_, levels_[i], at_root)) {
+        stack_.push_back({edge.child, i + 1});
+      }
+    }
   }
 
   struct Frame {
@@ -184,42 +239,32 @@ class Evaluator {
 
   // Patterns matching the topic name levels_.
   void WalkTopic(uint32_t root) {
-    const bool dollar = StartsWithDollar(levels_.front());
     stack_.clear();
     stack_.push_back({root, 0});
     while (!stack_.empty()) {
       auto [n, i] = stack_.back();
       stack_.pop_back();
-      const RuleIndex::TrieNode& node = index_.nodes_[n];
+      const Node& node = index_.nodes_[n];
       const bool at_root = i == 0;
-      if (!(at_root && dollar)) Take(node.hash);
+      if (!(at_root && dollar_)) Take(node.hash);
       if (i == levels_.size()) {
         Take(node.terminal);
         continue;
       }
-      std::string_view level = levels_[i];
-      if (auto it = node.literal.find(Absl(level)); it != node.literal.end())
-        stack_.push_back({it->second, i + 1});
-      if (node.plus != RuleIndex::kNone && !(at_root && dollar))
-        stack_.push_back({node.plus, i + 1});
-      for (const RuleIndex::TemplateEdge& e : node.templated) {
-        if (TemplateMatchesLevel(e.parts, view_, level, at_root))
-          stack_.push_back({e.child, i + 1});
-      }
+      PushMatchingChildren(n, node, i, at_root);
     }
   }
 
   // Allow patterns that contain the filter levels_.
   void WalkContainment(uint32_t root) {
-    const bool dollar_literal = StartsWithDollar(levels_.front());
     stack_.clear();
     stack_.push_back({root, 0});
     while (!stack_.empty()) {
       auto [n, i] = stack_.back();
       stack_.pop_back();
-      const RuleIndex::TrieNode& node = index_.nodes_[n];
+      const Node& node = index_.nodes_[n];
       const bool at_root = i == 0;
-      if (!(at_root && dollar_literal)) Take(node.hash);
+      if (!(at_root && dollar_)) Take(node.hash);
       if (i == levels_.size()) {
         Take(node.terminal);
         continue;
@@ -228,36 +273,27 @@ class Evaluator {
       if (level == "#") {
         // Only a '#' pattern level contains a '#' filter level — and, at the root, "+/#": topic
         // names have at least one level, so there "#" and "+/#" match the same topics.
-        if (at_root && node.plus != RuleIndex::kNone) Take(index_.nodes_[node.plus].hash);
+        if (at_root && node.plus != kNone) Take(index_.nodes_[node.plus].hash);
         continue;
       }
       if (level == "+") {
-        if (node.plus != RuleIndex::kNone) stack_.push_back({node.plus, i + 1});
+        if (node.plus != kNone) stack_.push_back({node.plus, i + 1});
         continue;
       }
-      if (auto it = node.literal.find(Absl(level)); it != node.literal.end())
-        stack_.push_back({it->second, i + 1});
-      if (node.plus != RuleIndex::kNone && !(at_root && dollar_literal)) {
-        stack_.push_back({node.plus, i + 1});
-      }
-      for (const RuleIndex::TemplateEdge& e : node.templated) {
-        if (TemplateMatchesLevel(e.parts, view_, level, at_root))
-          stack_.push_back({e.child, i + 1});
-      }
+      PushMatchingChildren(n, node, i, at_root);
     }
   }
 
   // Deny patterns that overlap the filter levels_.
   void WalkOverlap(uint32_t root) {
-    const bool dollar_literal = StartsWithDollar(levels_.front());
     stack_.clear();
     stack_.push_back({root, 0});
     while (!stack_.empty()) {
       auto [n, i] = stack_.back();
       stack_.pop_back();
-      const RuleIndex::TrieNode& node = index_.nodes_[n];
+      const Node& node = index_.nodes_[n];
       const bool at_root = i == 0;
-      if (!(at_root && dollar_literal)) Take(node.hash);
+      if (!(at_root && dollar_)) Take(node.hash);
       if (i == levels_.size()) {
         Take(node.terminal);
         continue;
@@ -269,49 +305,56 @@ class Evaluator {
         continue;
       }
       if (level == "+") {
-        for (const auto& [text, child] : node.literal) {
-          if (!(at_root && StartsWithDollar(text))) stack_.push_back({child, i + 1});
-        }
-        if (node.plus != RuleIndex::kNone) stack_.push_back({node.plus, i + 1});
-        for (const RuleIndex::TemplateEdge& e : node.templated) {
-          if (TemplateResolvable(e.parts, view_, at_root)) stack_.push_back({e.child, i + 1});
-        }
+        // Every child: a literal one unless it is a '$' level at the root, '+', and ${…} ones
+        // with a value. Only children on the way to this principal's patterns are visited.
+        GuidedChildren(n, at_root, children_);
+        for (uint32_t child : children_) stack_.push_back({child, i + 1});
         continue;
       }
-      if (auto it = node.literal.find(Absl(level)); it != node.literal.end())
-        stack_.push_back({it->second, i + 1});
-      if (node.plus != RuleIndex::kNone && !(at_root && dollar_literal)) {
-        stack_.push_back({node.plus, i + 1});
-      }
-      for (const RuleIndex::TemplateEdge& e : node.templated) {
-        if (TemplateMatchesLevel(e.parts, view_, level, at_root))
-          stack_.push_back({e.child, i + 1});
-      }
+      PushMatchingChildren(n, node, i, at_root);
     }
   }
 
-  // Every pattern below node `n`'s children: a '#' filter level overlaps them all (their own
-  // hash entries were taken by the caller). At the root, '$' children are excluded.
+  // The children of `n` on the way to deny patterns selected by one of the principal's keys that
+  // a '+' or '#' filter level overlaps: not a literal '$' level at the root, not a ${…} level
+  // without a value. Unique.
+  void GuidedChildren(uint32_t n, bool at_root, absl::InlinedVector<uint32_t, 16>& out) {
+    out.clear();
+    const uint64_t high = uint64_t{n} << 32;
+    for (uint32_t key : keys_) {
+      auto it = index_.guide_.find(high | key);
+      if (it == index_.guide_.end()) continue;
+      for (uint32_t c = 0; c < it->second.size; ++c) {
+        const uint32_t child = index_.guide_children_[it->second.offset + c];
+        const Node& node = index_.nodes_[child];
+        if (at_root && node.dollar) continue;
+        if (node.via_template != kNone &&
+            !TemplateResolvable(index_.template_edges_[node.via_template].parts, view_, at_root)) {
+          continue;
+        }
+        out.push_back(child);
+      }
+    }
+    if (out.size() > 1) {
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+    }
+  }
+
+  // Every pattern of this principal below node `n`'s children: a '#' filter level overlaps them
+  // all (their own hash entries were taken by the caller). At the root, '$' children are
+  // excluded.
   void TakeSubtree(uint32_t n, bool at_root) {
-    absl::InlinedVector<uint32_t, 16> pending;
-    const RuleIndex::TrieNode& start = index_.nodes_[n];
-    for (const auto& [text, child] : start.literal) {
-      if (!(at_root && StartsWithDollar(text))) pending.push_back(child);
-    }
-    if (start.plus != RuleIndex::kNone) pending.push_back(start.plus);
-    for (const RuleIndex::TemplateEdge& e : start.templated) {
-      if (TemplateResolvable(e.parts, view_, at_root)) pending.push_back(e.child);
-    }
+    absl::InlinedVector<uint32_t, 16> pending, children;
+    GuidedChildren(n, at_root, pending);
     while (!pending.empty()) {
-      const RuleIndex::TrieNode& node = index_.nodes_[pending.back()];
+      const uint32_t next = pending.back();
       pending.pop_back();
+      const Node& node = index_.nodes_[next];
       Take(node.hash);
       Take(node.terminal);
-      for (const auto& [text, child] : node.literal) pending.push_back(child);
-      if (node.plus != RuleIndex::kNone) pending.push_back(node.plus);
-      for (const RuleIndex::TemplateEdge& e : node.templated) {
-        if (TemplateResolvable(e.parts, view_, /*at_root=*/false)) pending.push_back(e.child);
-      }
+      GuidedChildren(next, /*at_root=*/false, children);
+      pending.insert(pending.end(), children.begin(), children.end());
     }
   }
 
@@ -320,12 +363,20 @@ class Evaluator {
   template <typename Out>
   bool Applicable(Out& out) {
     if (candidates_.empty()) return false;
-    std::sort(candidates_.begin(), candidates_.end());
-    candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
+    if (candidates_.size() > 1) {
+      std::sort(candidates_.begin(), candidates_.end());
+      candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
+    }
     for (StatementRef ref : candidates_) {
-      const RuleIndex::CompiledStatement& s = index_.statements_[ref];
-      if (!SelectorAttributesHold(index_.set_.policies[s.policy].principals)) continue;
-      if (!ConditionsHold(s)) continue;
+      const RuleIndex::StatementFlags flags = index_.flags_[ref];
+      if (flags.selector_attributes || flags.has_conditions) {
+        const RuleIndex::CompiledStatement& s = index_.statements_[ref];
+        if (flags.selector_attributes &&
+            !SelectorAttributesHold(index_.set_.policies[s.policy].principals)) {
+          continue;
+        }
+        if (flags.has_conditions && !ConditionsHold(s)) continue;
+      }
       out.push_back(ref);
     }
     return !out.empty();
@@ -333,15 +384,13 @@ class Evaluator {
 
   bool SelectorAttributesHold(const PrincipalSelector& selector) const {
     for (const auto& [key, value] : selector.attributes) {
-      AttributePath path{AttributePath::kPrincipalAttribute, key};
-      std::optional<std::string_view> actual = view_.Scalar(path);
+      std::optional<std::string_view> actual = view_.PrincipalAttribute(key);
       if (!actual || *actual != value) return false;
     }
     return true;
   }
 
   bool ConditionsHold(const RuleIndex::CompiledStatement& s) {
-    if (s.conditions.empty()) return true;
     if (s.needs_groups && !group_names_ready_) {
       for (uint32_t g : groups_) group_names_.push_back(index_.group_names_[g]);
       for (std::string_view g : unknown_groups_) {
@@ -351,21 +400,27 @@ class Evaluator {
       }
       group_names_ready_ = true;
     }
-    return ConditionsApply(s.conditions, s.effect, view_, group_names_);
+    return ConditionsApply(s.conditions, s.effect, view_, group_names_, &parsed_);
   }
 
   const RuleIndex& index_;
   const Request& request_;
+  const RuleIndex::PrincipalEntry principal_;
   const RequestView view_;
   bool subscribe_ = false;
+  bool dollar_ = false;  // the resource's first level starts with '$'
   Levels levels_;
+  absl::InlinedVector<size_t, 8> level_hashes_;  // computed on the first literal lookup
   absl::InlinedVector<uint32_t, 16> groups_;
   absl::InlinedVector<std::string_view, 4> unknown_groups_;
   absl::InlinedVector<std::string_view, 16> group_names_;  // built on first need
   bool group_names_ready_ = false;
-  absl::InlinedVector<const RuleIndex::Trie*, 16> tries_;
+  absl::InlinedVector<uint32_t, 16> keys_;
+  absl::InlinedVector<const RuleIndex::Trie*, 4> tries_;
   absl::InlinedVector<Frame, 32> stack_;
-  Candidates candidates_;
+  absl::InlinedVector<uint32_t, 16> children_;
+  absl::InlinedVector<StatementRef, 16> candidates_;
+  ParsedValues parsed_;
 };
 
 Decision Evaluate(const RuleIndex& index, const Request& request) {

@@ -179,6 +179,31 @@ std::string_view RequestView::principal_type() const {
   return request_.principal.type;
 }
 
+namespace {
+
+std::optional<std::string_view> SingleValue(const RequestView::Values& v) {
+  if (!v.found) return std::nullopt;
+  if (v.is_list) {
+    if (v.list->size() != 1) return std::nullopt;
+    return std::string_view(v.list->front());
+  }
+  return v.scalar;
+}
+
+}  // namespace
+
+RequestView::Values RequestView::PrincipalAttributeValues(std::string_view name) const {
+  // The bundle is authoritative: the request can add attributes, never override them.
+  if (entity_ != nullptr) {
+    if (const Attribute* a = FindAttribute(entity_->attributes, name)) return FromAttribute(a);
+  }
+  return FromAttribute(FindAttribute(request_.principal.attributes, name));
+}
+
+std::optional<std::string_view> RequestView::PrincipalAttribute(std::string_view name) const {
+  return SingleValue(PrincipalAttributeValues(name));
+}
+
 RequestView::Values RequestView::Lookup(const AttributePath& path) const {
   switch (path.root) {
     case AttributePath::kPrincipalId:
@@ -187,15 +212,8 @@ RequestView::Values RequestView::Lookup(const AttributePath& path) const {
       std::string_view type = principal_type();
       return type.empty() ? Values{} : FromScalar(type);
     }
-    case AttributePath::kPrincipalAttribute: {
-      // The bundle is authoritative: the request can add attributes, never override them.
-      if (entity_ != nullptr) {
-        if (const Attribute* a = FindAttribute(entity_->attributes, path.name)) {
-          return FromAttribute(a);
-        }
-      }
-      return FromAttribute(FindAttribute(request_.principal.attributes, path.name));
-    }
+    case AttributePath::kPrincipalAttribute:
+      return PrincipalAttributeValues(path.name);
     case AttributePath::kContext:
       return FromAttribute(FindAttribute(request_.context, path.name));
     case AttributePath::kAction:
@@ -209,13 +227,7 @@ RequestView::Values RequestView::Lookup(const AttributePath& path) const {
 }
 
 std::optional<std::string_view> RequestView::Scalar(const AttributePath& path) const {
-  Values v = Lookup(path);
-  if (!v.found) return std::nullopt;
-  if (v.is_list) {
-    if (v.list->size() != 1) return std::nullopt;
-    return std::string_view(v.list->front());
-  }
-  return v.scalar;
+  return SingleValue(Lookup(path));
 }
 
 bool IsSafeLevelValue(std::string_view value) {

@@ -104,8 +104,12 @@ class RequestView {
   Values Lookup(const AttributePath& path) const;
   // The single value at a path, or nullopt when missing or list-valued.
   std::optional<std::string_view> Scalar(const AttributePath& path) const;
+  // Scalar({kPrincipalAttribute, name}) without building a path.
+  std::optional<std::string_view> PrincipalAttribute(std::string_view name) const;
 
  private:
+  Values PrincipalAttributeValues(std::string_view name) const;
+
   const Request& request_;
   const Entity* entity_;
 };

@@ -1,8 +1,11 @@
 #include "engine/rule_index.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "engine/absl_compat.h"
 #include "engine/diagnostics.h"
@@ -31,14 +34,17 @@ class IndexBuilder {
     if (absl::Status s = NumberGroups(); !s.ok()) return s;
     ExpandGroups();
     IndexEntities();
+    next_key_ = RuleIndex::kFirstGroupKey + static_cast<uint32_t>(index_.group_names_.size());
     index_.statements_.reserve(statements);
+    index_.flags_.reserve(statements);
     for (uint32_t p = 0; p < set.policies.size(); ++p) {
       const Policy& policy = set.policies[p];
+      const Keys keys = PolicyKeys(policy.principals);
       for (const Statement& s : policy.statements) {
-        if (absl::Status st = AddStatement(p, policy, s); !st.ok()) return st;
+        if (absl::Status st = AddStatement(p, policy, s, keys); !st.ok()) return st;
       }
     }
-    return absl::OkStatus();
+    return Finish();
   }
 
  private:
@@ -104,12 +110,12 @@ class IndexBuilder {
 
   void IndexEntities() {
     const PolicySet& set = index_.set_;
-    index_.entity_numbers_.reserve(set.entities.size());
+    index_.principals_.reserve(set.entities.size());
     index_.entity_closure_.resize(set.entities.size());
     std::vector<uint32_t> closure;
     for (uint32_t e = 0; e < set.entities.size(); ++e) {
       const Entity& entity = set.entities[e];
-      index_.entity_numbers_.emplace(entity.id, e);
+      index_.principals_.emplace(entity.id, RuleIndex::PrincipalEntry{e, RuleIndex::kNone});
       closure.clear();
       for (const std::string& g : entity.groups) {
         auto it = index_.group_numbers_.find(g);
@@ -130,7 +136,38 @@ class IndexBuilder {
     return absl::StrCat(loc.file, ":", loc.line, ":", loc.column, ": ");
   }
 
-  absl::Status AddStatement(uint32_t policy_number, const Policy& policy, const Statement& s) {
+  using Keys = absl::InlinedVector<uint32_t, 4>;
+
+  // The principal keys through which `selector` selects (see RuleIndex::kAnyKey), ascending and
+  // unique. Ids and attribute pairs get their numbers on first use.
+  Keys PolicyKeys(const PrincipalSelector& selector) {
+    Keys keys;
+    if (selector.any) {
+      keys.push_back(RuleIndex::kAnyKey);
+      return keys;
+    }
+    for (const std::string& id : selector.ids) {
+      RuleIndex::PrincipalEntry& entry = index_.principals_[id];  // a view into set_
+      if (entry.key == RuleIndex::kNone) entry.key = next_key_++;
+      keys.push_back(entry.key);
+    }
+    for (const std::string& g : selector.groups) {
+      keys.push_back(RuleIndex::kFirstGroupKey + index_.group_numbers_.find(g)->second);
+    }
+    if (selector.ids.empty() && selector.groups.empty()) {
+      // Indexed by the first pair; every pair is checked once the statement is a candidate.
+      const auto& [key, value] = selector.attributes.front();
+      auto [it, inserted] = index_.attribute_keys_[key].emplace(value, next_key_);
+      if (inserted) ++next_key_;
+      keys.push_back(it->second);
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    return keys;
+  }
+
+  absl::Status AddStatement(uint32_t policy_number, const Policy& policy, const Statement& s,
+                            const Keys& keys) {
     RuleIndex::CompiledStatement c;
     c.name = absl::StrCat(policy.name, "/", s.id);
     c.effect = s.effect;
@@ -160,47 +197,33 @@ class IndexBuilder {
     }
     StatementRef ref = static_cast<StatementRef>(index_.statements_.size());
     index_.statements_.push_back(std::move(c));
+    index_.flags_.push_back(RuleIndex::StatementFlags{
+        !s.conditions.empty(), !policy.principals.any && !policy.principals.attributes.empty()});
     const RuleIndex::CompiledStatement& stored = index_.statements_.back();
 
-    // Insert into every bucket this statement's policy selects through. Buckets are filled one at
-    // a time: a reference into a flat_hash_map does not survive the next insertion.
-    auto add_to = [&](RuleIndex::Bucket& bucket) -> absl::Status {
-      for (const std::string& action : stored.actions) {
-        RuleIndex::Trie& trie = TrieFor(bucket, action);
-        uint32_t& root = stored.effect == Effect::kAllow ? trie.allow : trie.deny;
-        for (const ResourcePattern& pattern : stored.resources) {
-          if (absl::Status st = Insert(root, pattern, ref); !st.ok()) return st;
+    const bool deny = stored.effect == Effect::kDeny;
+    for (const std::string& action : stored.actions) {
+      RuleIndex::Trie& trie = TrieFor(action);
+      uint32_t& root = deny ? trie.deny : trie.allow;
+      for (const ResourcePattern& pattern : stored.resources) {
+        if (absl::Status st = Insert(root, pattern, ref, keys, /*guided=*/deny); !st.ok()) {
+          return st;
         }
       }
-      return absl::OkStatus();
-    };
-    const PrincipalSelector& sel = policy.principals;
-    if (sel.any) return add_to(index_.any_);
-    if (sel.ids.empty() && sel.groups.empty()) {
-      const auto& [key, value] = sel.attributes.front();
-      return add_to(index_.by_attribute_[key][value]);
-    }
-    for (const std::string& id : sel.ids) {
-      if (absl::Status st = add_to(index_.by_id_[id]); !st.ok()) return st;
-    }
-    index_.by_group_.resize(index_.group_names_.size());
-    for (const std::string& g : sel.groups) {
-      uint32_t number = index_.group_numbers_.find(g)->second;
-      if (absl::Status st = add_to(index_.by_group_[number]); !st.ok()) return st;
     }
     return absl::OkStatus();
   }
 
-  static RuleIndex::Trie& TrieFor(RuleIndex::Bucket& bucket, std::string_view action) {
+  RuleIndex::Trie& TrieFor(std::string_view action) {
     if (action.ends_with('*')) {
       std::string_view prefix = action.substr(0, action.size() - 1);
-      for (auto& [p, trie] : bucket.prefix_actions) {
+      for (auto& [p, trie] : index_.prefix_actions_) {
         if (p == prefix) return trie;
       }
-      bucket.prefix_actions.emplace_back(std::string(prefix), RuleIndex::Trie{});
-      return bucket.prefix_actions.back().second;
+      index_.prefix_actions_.emplace_back(std::string(prefix), RuleIndex::Trie{});
+      return index_.prefix_actions_.back().second;
     }
-    return bucket.exact_actions[Absl(action)];
+    return index_.exact_actions_[Absl(action)];
   }
 
   absl::StatusOr<uint32_t> NewNode() {
@@ -212,9 +235,10 @@ class IndexBuilder {
     return static_cast<uint32_t>(index_.nodes_.size() - 1);
   }
 
-  // Inserts `pattern` under `root` (created on first use). Node references are re-read after
-  // every NewNode() because the node vector may reallocate.
-  absl::Status Insert(uint32_t& root, const ResourcePattern& pattern, StatementRef ref) {
+  // Inserts `pattern` for statement `ref`, selected through `keys`, under `root` (created on
+  // first use). With `guided`, records every step for the guide (deny tries).
+  absl::Status Insert(uint32_t& root, const ResourcePattern& pattern, StatementRef ref,
+                      const Keys& keys, bool guided) {
     if (root == RuleIndex::kNone) {
       absl::StatusOr<uint32_t> n = NewNode();
       if (!n.ok()) return n.status();
@@ -223,22 +247,29 @@ class IndexBuilder {
     uint32_t node = root;
     for (const PatternLevel& level : pattern.levels) {
       if (level.kind == PatternLevel::kHash) {
-        AddUnique(index_.nodes_[node].hash, ref);
+        AddEntries(node, /*hash=*/true, keys, ref);
         return absl::OkStatus();
       }
       uint32_t next = RuleIndex::kNone;
+      size_t text_hash = 0;
       switch (level.kind) {
         case PatternLevel::kLiteral: {
-          auto& literal = index_.nodes_[node].literal;
-          if (auto it = literal.find(level.literal); it != literal.end()) next = it->second;
+          text_hash = RuleIndex::LevelHash(level.literal);
+          auto it =
+              index_.literal_edges_.find(RuleIndex::LiteralEdgeKey{node, text_hash, level.literal});
+          if (it != index_.literal_edges_.end()) next = it->second;
           break;
         }
         case PatternLevel::kPlus:
           next = index_.nodes_[node].plus;
           break;
         case PatternLevel::kTemplate:
-          for (const RuleIndex::TemplateEdge& e : index_.nodes_[node].templated) {
-            if (SameTemplate(e.parts, level.parts)) next = e.child;
+          if (auto it = node_templates_.find(node); it != node_templates_.end()) {
+            for (uint32_t e : it->second) {
+              if (SameTemplate(index_.template_edges_[e].parts, level.parts)) {
+                next = index_.template_edges_[e].child;
+              }
+            }
           }
           break;
         case PatternLevel::kHash:
@@ -248,26 +279,123 @@ class IndexBuilder {
         absl::StatusOr<uint32_t> n = NewNode();
         if (!n.ok()) return n.status();
         next = *n;
-        RuleIndex::TrieNode& parent = index_.nodes_[node];
         switch (level.kind) {
           case PatternLevel::kLiteral:
-            parent.literal.emplace(level.literal, next);
+            index_.literal_edges_.emplace(RuleIndex::LiteralEdge{node, text_hash, level.literal},
+                                          next);
+            index_.nodes_[next].dollar = level.literal.starts_with('$');
             break;
           case PatternLevel::kPlus:
-            parent.plus = next;
+            index_.nodes_[node].plus = next;
             break;
-          case PatternLevel::kTemplate:
-            parent.templated.push_back(RuleIndex::TemplateEdge{level.parts, next});
+          case PatternLevel::kTemplate: {
+            auto e = static_cast<uint32_t>(index_.template_edges_.size());
+            index_.template_edges_.push_back(RuleIndex::TemplateEdge{level.parts, next});
+            node_templates_[node].push_back(e);
+            index_.nodes_[next].via_template = e;
             break;
+          }
           case PatternLevel::kHash:
             break;
         }
       }
+      if (guided) {
+        for (uint32_t key : keys) guide_steps_.push_back(GuideStep{node, key, next});
+      }
       node = next;
     }
-    AddUnique(index_.nodes_[node].terminal, ref);
+    AddEntries(node, /*hash=*/false, keys, ref);
     return absl::OkStatus();
   }
+
+  void AddEntries(uint32_t node, bool hash, const Keys& keys, StatementRef ref) {
+    for (uint32_t key : keys) raw_entries_.push_back(RawEntry{node, hash, key, ref});
+  }
+
+  // Lays out what Insert collected: each node's template edges together, the postings with their
+  // runs, and the guide.
+  absl::Status Finish() {
+    std::vector<RuleIndex::TemplateEdge> edges;
+    edges.reserve(index_.template_edges_.size());
+    for (auto& [node, ids] : node_templates_) {
+      index_.nodes_[node].templates = {static_cast<uint32_t>(edges.size()),
+                                       static_cast<uint32_t>(ids.size())};
+      for (uint32_t id : ids) {
+        index_.nodes_[index_.template_edges_[id].child].via_template =
+            static_cast<uint32_t>(edges.size());
+        edges.push_back(std::move(index_.template_edges_[id]));
+      }
+    }
+    index_.template_edges_ = std::move(edges);
+    node_templates_.clear();
+
+    auto entry_order = [](const RawEntry& e) { return std::tie(e.node, e.hash, e.key, e.ref); };
+    std::sort(raw_entries_.begin(), raw_entries_.end(),
+              [&](const RawEntry& a, const RawEntry& b) { return entry_order(a) < entry_order(b); });
+    raw_entries_.erase(std::unique(raw_entries_.begin(), raw_entries_.end(),
+                                   [&](const RawEntry& a, const RawEntry& b) {
+                                     return entry_order(a) == entry_order(b);
+                                   }),
+                       raw_entries_.end());
+    if (raw_entries_.size() >= RuleIndex::kNone) {
+      return absl::ResourceExhaustedError("rule index has too many (statement, principal) pairs");
+    }
+    index_.entries_.reserve(raw_entries_.size());
+    for (size_t i = 0; i < raw_entries_.size();) {
+      const RawEntry& first = raw_entries_[i];
+      size_t end = i;
+      while (end < raw_entries_.size() && raw_entries_[end].node == first.node &&
+             raw_entries_[end].hash == first.hash) {
+        ++end;
+      }
+      const auto posting = static_cast<uint32_t>(index_.postings_.size());
+      const auto offset = static_cast<uint32_t>(index_.entries_.size());
+      index_.postings_.push_back({offset, static_cast<uint32_t>(end - i)});
+      RuleIndex::TrieNode& node = index_.nodes_[first.node];
+      (first.hash ? node.hash : node.terminal) = posting;
+      for (size_t j = i; j < end; ++j) {
+        index_.entries_.push_back(RuleIndex::Entry{raw_entries_[j].key, raw_entries_[j].ref});
+      }
+      if (end - i > RuleIndex::kScannedEntries) {
+        for (uint32_t j = offset; j < index_.entries_.size();) {
+          uint32_t run_end = j;
+          while (run_end < index_.entries_.size() &&
+                 index_.entries_[run_end].key == index_.entries_[j].key) {
+            ++run_end;
+          }
+          index_.runs_[RunKey(posting, index_.entries_[j].key)] = {j, run_end - j};
+          j = run_end;
+        }
+      }
+      i = end;
+    }
+    raw_entries_ = {};
+
+    auto step_order = [](const GuideStep& s) { return std::tie(s.node, s.key, s.child); };
+    std::sort(guide_steps_.begin(), guide_steps_.end(),
+              [&](const GuideStep& a, const GuideStep& b) { return step_order(a) < step_order(b); });
+    guide_steps_.erase(std::unique(guide_steps_.begin(), guide_steps_.end(),
+                                   [&](const GuideStep& a, const GuideStep& b) {
+                                     return step_order(a) == step_order(b);
+                                   }),
+                       guide_steps_.end());
+    index_.guide_children_.reserve(guide_steps_.size());
+    for (size_t i = 0; i < guide_steps_.size();) {
+      const GuideStep& first = guide_steps_[i];
+      const auto offset = static_cast<uint32_t>(index_.guide_children_.size());
+      for (; i < guide_steps_.size() && guide_steps_[i].node == first.node &&
+             guide_steps_[i].key == first.key;
+           ++i) {
+        index_.guide_children_.push_back(guide_steps_[i].child);
+      }
+      index_.guide_[RunKey(first.node, first.key)] = {
+          offset, static_cast<uint32_t>(index_.guide_children_.size()) - offset};
+    }
+    guide_steps_ = {};
+    return absl::OkStatus();
+  }
+
+  static uint64_t RunKey(uint32_t high, uint32_t key) { return (uint64_t{high} << 32) | key; }
 
   static bool SameTemplate(const Template& a, const Template& b) {
     if (a.size() != b.size()) return false;
@@ -280,14 +408,31 @@ class IndexBuilder {
     return true;
   }
 
-  // Statements are inserted in ascending order, so a duplicate can only be the last entry.
-  static void AddUnique(std::vector<StatementRef>& refs, StatementRef ref) {
-    if (refs.empty() || refs.back() != ref) refs.push_back(ref);
-  }
+  // A (principal key, statement) pair at a place in a trie, before postings are laid out.
+  struct RawEntry {
+    uint32_t node;
+    bool hash;  // the node's '#' posting, else its terminal one
+    uint32_t key;
+    StatementRef ref;
+  };
+  // A step of a deny pattern for a principal key: from node to child.
+  struct GuideStep {
+    uint32_t node;
+    uint32_t key;
+    uint32_t child;
+  };
 
   RuleIndex& index_;
   const CompileLimits& limits_;
+  uint32_t next_key_ = 0;
+  std::vector<RawEntry> raw_entries_;
+  std::vector<GuideStep> guide_steps_;
+  absl::flat_hash_map<uint32_t, std::vector<uint32_t>> node_templates_;  // node → edges
 };
+
+size_t RuleIndex::LevelHash(std::string_view level) {
+  return absl::Hash<absl::string_view>{}(Absl(level));
+}
 
 absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet set,
                                                          const CompileLimits& limits) {

@@ -737,5 +737,91 @@ TEST(UnknownConditionTest, DenyWithAMissingVariableInItsValueApplies) {
   EXPECT_EQ(ReasonFor(*index, PublishWithValue("a")), Reason::kExplicitDeny);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Parsed request values (ParsedValues): parsed once per request, the same answers as without.
+
+TEST(ParsedValuesTest, ParsesEachTextOnceAndReturnsTheSameValue) {
+  ParsedValues parsed;
+  const std::string ip = "10.1.2.3";
+  const std::optional<IpAddress>& first = parsed.Ip(ip);
+  ASSERT_TRUE(first.has_value());
+  const IpAddress copy = *first;
+  EXPECT_EQ(&parsed.Ip(ip), &first);  // the cached slot, not a second parse
+  EXPECT_EQ(*parsed.Ip(ip), copy);
+}
+
+TEST(ParsedValuesTest, KeysByWhereTheTextLivesSoEqualTextsElsewhereParseOnTheirOwn) {
+  ParsedValues parsed;
+  const std::string a = "2.3.0-rc.1";
+  const std::string b = "2.3.0-rc.1";
+  const std::string bad = "two";
+  EXPECT_EQ(parsed.Version(a)->prerelease, (std::vector<std::string>{"rc", "1"}));
+  EXPECT_EQ(parsed.Version(b)->prerelease, (std::vector<std::string>{"rc", "1"}));
+  EXPECT_FALSE(parsed.Version(bad).has_value());
+  EXPECT_FALSE(parsed.Number(bad).has_value());
+  EXPECT_EQ(*parsed.Number(std::string_view(a).substr(0, 1)), 2.0);
+}
+
+TEST(ParsedValuesTest, StaysCorrectBeyondItsCapacity) {
+  ParsedValues parsed;
+  std::vector<std::string> texts;
+  for (int i = 0; i < 20; ++i) texts.push_back(std::to_string(i));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(*parsed.Number(texts[i]), i);
+  }
+  const std::string date = "2026-01-31T00:00:00Z";
+  EXPECT_EQ(*parsed.Date(date), absl::FromUnixSeconds(1769817600));
+}
+
+TEST(ParsedValuesTest, ConditionsGiveTheSameAnswersWithAndWithoutParsedValues) {
+  const std::string conditions[] = {
+      R"(IpAddress: { context.v: "10.0.0.0/8" })",
+      R"(NotIpAddress: { context.v: "10.0.0.0/8" })",
+      R"(SemverAtLeast: { context.v: "2.1.0" })",
+      R"(NumericLessThan: { context.v: "5" })",
+      R"(DateLessThan: { context.v: "2026-01-31T00:00:00Z" })",
+  };
+  const std::string values[] = {"10.1.2.3", "11.0.0.1", "2.1.0", "2.0.9-rc.1", "3",
+                                "7",        "2026-01-30T00:00:00Z", "garbage"};
+  for (const std::string& text : conditions) {
+    std::shared_ptr<const RuleIndex> index = CompileYaml(PolicyWithConditions(text));
+    ASSERT_NE(index, nullptr);
+    const CompiledCondition& c = index->statement(0).conditions.front();
+    ParsedValues parsed;  // shared by every request below, as by the conditions of one request
+    std::vector<Request> requests;
+    for (const std::string& v : values) requests.push_back(PublishWithValue(v));
+    for (int round = 0; round < 2; ++round) {
+      for (const Request& r : requests) {
+        RequestView view(r, nullptr);
+        EXPECT_EQ(EvaluateCondition(c, view, {}, &parsed), EvaluateCondition(c, view, {}))
+            << text << " on " << r.context.front().values.front();
+      }
+    }
+  }
+}
+
+TEST(ConditionStringTest, OperandsWithoutVariablesAreComparedAsWritten) {
+  std::shared_ptr<const RuleIndex> index = CompileYaml(
+      PolicyWithConditions(R"(StringEquals: { context.v: ["eu", "${principal.id}-x"] })"));
+  ASSERT_NE(index, nullptr);
+  EXPECT_TRUE(index->statement(0).conditions.front().operands_have_variables);
+  std::shared_ptr<const RuleIndex> plain =
+      CompileYaml(PolicyWithConditions(R"(StringEquals: { context.v: ["eu", "us"] })"));
+  ASSERT_NE(plain, nullptr);
+  EXPECT_FALSE(plain->statement(0).conditions.front().operands_have_variables);
+  EXPECT_TRUE(Allowed(*index, PublishWithValue("cam-1-x")));
+  EXPECT_FALSE(Allowed(*index, PublishWithValue("cam-1-")));
+  EXPECT_FALSE(Allowed(*index, PublishWithValue("cam-1-xx")));
+  EXPECT_TRUE(Allowed(*plain, PublishWithValue("us")));
+  EXPECT_FALSE(Allowed(*plain, PublishWithValue("u")));
+}
+
+TEST(ConditionStringTest, IgnoreCaseComparesEverySubstitutedPieceIgnoringCase) {
+  Request r = PublishWithValue("CAM-1-EU");
+  EXPECT_TRUE(
+      Holds(R"(StringEqualsIgnoreCase: { context.v: "${principal.id}-eu" })", r));
+  EXPECT_FALSE(Holds(R"(StringEqualsIgnoreCase: { context.v: "${principal.id}-e" })", r));
+}
+
 }  // namespace
 }  // namespace fleetpdp::engine
