@@ -70,6 +70,9 @@ struct ClientOptions {
   // channels of the process to the same addresses (gRPC shares by default). The load generator
   // sets it to open N real connections.
   bool own_connections = false;
+  // Longest wait between reconnection attempts while the servers are unreachable; zero: gRPC's
+  // default (up to 120 s). A broker plugin sets ~1 s so that service resumes soon after an outage.
+  absl::Duration max_reconnect_backoff = absl::ZeroDuration();
   // Largest answer accepted (a BatchCheck of 1,000 answers is ~200 KB).
   int max_receive_message_bytes = 4 << 20;
 };

@@ -130,7 +130,15 @@ LocalAuthorizer::~LocalAuthorizer() {
   if (reloader_) reloader_->Stop();
 }
 
-bool LocalAuthorizer::Allowed(const MqttEvent& event) const {
+std::optional<ServingBundle> LocalAuthorizer::Serving() const {
+  std::shared_ptr<const bundles::LoadedBundle> bundle = holder_.Current();
+  if (bundle == nullptr) return std::nullopt;
+  const bundles::BundleMetadata& m = bundle->metadata;
+  return ServingBundle{
+      .name = m.name, .revision = m.revision, .digest = m.digest, .key_id = m.key_id};
+}
+
+bool LocalAuthorizer::Allowed(const MqttEvent& event) {
   std::shared_ptr<const bundles::LoadedBundle> bundle = holder_.Current();
   if (bundle == nullptr) return false;
   std::vector<engine::Request> requests = RequestsFor(event, options_);

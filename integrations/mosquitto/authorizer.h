@@ -2,7 +2,7 @@
 // answered from a signed bundle held in-process (local mode).
 //
 //   absl::StatusOr<std::unique_ptr<LocalAuthorizer>> a = LocalAuthorizer::Start(options, log);
-//   bool ok = (*a)->Allowed({.kind = MqttAccess::kPublish, .client = c, .topic = "devices/d1/t"});
+//   bool ok = (*a)->Allowed(event);            // event: an MqttEvent
 //
 // Mapping (docs/brokers.md): CONNECT → mqtt:connect on the client id; PUBLISH → mqtt:publish on
 // the topic (and mqtt:retain too when the retain flag is set); SUBSCRIBE → mqtt:subscribe on the
@@ -17,8 +17,10 @@
 #ifndef FLEETPDP_INTEGRATIONS_MOSQUITTO_AUTHORIZER_H_
 #define FLEETPDP_INTEGRATIONS_MOSQUITTO_AUTHORIZER_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -52,20 +54,40 @@ struct MqttEvent {
 // principal is missing, which is a deny.
 std::vector<engine::Request> RequestsFor(const MqttEvent& event, const PluginOptions& options);
 
-// Log lines from the reloader thread, for the broker's log.
+// Log lines (possibly from another thread), for the broker's log.
 using LogFn = std::function<void(bool error, const std::string& line)>;
 
-class LocalAuthorizer {
+// The bundle that decides, as far as the plugin knows.
+struct ServingBundle {
+  std::string name;
+  uint64_t revision = 0;
+  std::string digest;
+  std::string key_id;
+};
+
+// What the plugin asks. Implementations: LocalAuthorizer (below), RemoteAuthorizer
+// (remote_authorizer.h).
+class Authorizer {
+ public:
+  virtual ~Authorizer() = default;
+  // True when every request of the event is allowed.
+  virtual bool Allowed(const MqttEvent& event) = 0;
+  // The bundle deciding now; nullopt before any is known.
+  virtual std::optional<ServingBundle> Serving() const = 0;
+};
+
+class LocalAuthorizer : public Authorizer {
  public:
   // Loads the bundle once (falling back to the persisted copy) and starts polling. Errors: bad
   // keys directory or bundle location (InvalidArgument). A first load that fails is not an error:
   // the plugin denies everything until a good bundle arrives, and says so through `log`.
   static absl::StatusOr<std::unique_ptr<LocalAuthorizer>> Start(const PluginOptions& options,
                                                                 LogFn log);
-  ~LocalAuthorizer();
+  ~LocalAuthorizer() override;
 
   // True when every request of the event is allowed by the current bundle.
-  bool Allowed(const MqttEvent& event) const;
+  bool Allowed(const MqttEvent& event) override;
+  std::optional<ServingBundle> Serving() const override;
 
   // The serving bundle, or null.
   std::shared_ptr<const bundles::LoadedBundle> Current() const { return holder_.Current(); }

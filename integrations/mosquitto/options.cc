@@ -1,5 +1,6 @@
 #include "integrations/mosquitto/options.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace fleetpdp::mosquitto {
@@ -28,7 +29,41 @@ absl::StatusOr<PluginOptions> ParsePluginOptions(
   PluginOptions o;
   for (const auto& [key, value] : options) {
     absl::Status st;
-    if (key == "bundle") {
+    if (key == "mode") {
+      if (value == "local") {
+        o.mode = Mode::kLocal;
+      } else if (value == "remote") {
+        o.mode = Mode::kRemote;
+      } else {
+        st = Bad(key, value, "local or remote");
+      }
+    } else if (key == "server") {
+      o.server = value;
+    } else if (key == "deadline" || key == "cache_ttl") {
+      absl::Duration& d = key == "deadline" ? o.deadline : o.cache_ttl;
+      if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration() ||
+          (key == "deadline" && d == absl::ZeroDuration())) {
+        st = Bad(key, value, key == "deadline" ? "a duration like 100ms" : "a duration like 10s");
+      }
+    } else if (key == "cache_size") {
+      if (!absl::SimpleAtoi(value, &o.cache_size)) st = Bad(key, value, "a number of decisions");
+    } else if (key == "fail_mode") {
+      if (value == "closed") {
+        o.fail_open = false;
+      } else if (value == "open") {
+        o.fail_open = true;
+      } else {
+        st = Bad(key, value, "closed or open");
+      }
+    } else if (key == "tls_ca_file") {
+      o.tls_ca_file = value;
+    } else if (key == "tls_cert_file") {
+      o.tls_cert_file = value;
+    } else if (key == "tls_key_file") {
+      o.tls_key_file = value;
+    } else if (key == "tls_server_name") {
+      o.tls_server_name = value;
+    } else if (key == "bundle") {
       o.bundle = value;
     } else if (key == "keys") {
       o.keys = value;
@@ -63,6 +98,17 @@ absl::StatusOr<PluginOptions> ParsePluginOptions(
       st = absl::InvalidArgumentError(absl::StrCat("unknown option plugin_opt_", key));
     }
     if (!st.ok()) return st;
+  }
+  if (o.mode == Mode::kRemote) {
+    if (o.server.empty()) {
+      return absl::InvalidArgumentError(
+          "plugin_opt_server is required in remote mode (the FleetPDP address, e.g. pdp:50051)");
+    }
+    if (!o.bundle.empty()) {
+      return absl::InvalidArgumentError(
+          "plugin_opt_bundle is for local mode; remote mode asks plugin_opt_server");
+    }
+    return o;
   }
   if (o.bundle.empty()) {
     return absl::InvalidArgumentError(

@@ -1,5 +1,6 @@
-// The Mosquitto 2.0 plugin (v5 API): asks FleetPDP's engine, in-process, before every CONNECT,
-// PUBLISH, SUBSCRIBE and delivery. Load it with
+// The Mosquitto 2.0 plugin (v5 API): asks FleetPDP before every CONNECT, PUBLISH, SUBSCRIBE and
+// delivery — in-process from a signed bundle (local mode, the default) or over gRPC behind a
+// cache (remote mode; remote_authorizer.h). Load it with
 //
 //   plugin /usr/lib/fleetpdp/fleetpdp_mosquitto.so
 //   plugin_opt_bundle /var/lib/fleetpdp/fleet.bundle.tar.gz
@@ -22,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "integrations/mosquitto/authorizer.h"
+#include "integrations/mosquitto/remote_authorizer.h"
 
 namespace fleetpdp::mosquitto {
 namespace {
@@ -29,7 +31,7 @@ namespace {
 struct Plugin {
   mosquitto_plugin_id_t* id = nullptr;
   PluginOptions options;
-  std::unique_ptr<LocalAuthorizer> authorizer;
+  std::unique_ptr<Authorizer> authorizer;
   std::string published_digest;  // main thread only
   // During init the broker's main thread is ours and log lines are written at once; afterwards
   // they are queued for the next tick (the reloader thread must not call into the broker).
@@ -126,10 +128,10 @@ int OnTick(int, void*, void* userdata) {
   for (const auto& [error, line] : lines) {
     mosquitto_log_printf(error ? MOSQ_LOG_ERR : MOSQ_LOG_NOTICE, "%s", line.c_str());
   }
-  std::shared_ptr<const bundles::LoadedBundle> bundle = plugin->authorizer->Current();
-  if (bundle != nullptr && bundle->metadata.digest != plugin->published_digest &&
+  std::optional<ServingBundle> serving = plugin->authorizer->Serving();
+  if (serving && serving->digest != plugin->published_digest &&
       !plugin->options.status_topic.empty()) {
-    const bundles::BundleMetadata& m = bundle->metadata;
+    const ServingBundle& m = *serving;
     std::string payload =
         absl::StrCat(R"({"name":")", m.name, R"(","revision":)", m.revision, R"(,"digest":")",
                      m.digest, R"(","key_id":")", m.key_id, R"("})");
@@ -176,14 +178,25 @@ __attribute__((visibility("default"))) int mosquitto_plugin_init(mosquitto_plugi
   plugin->options = *options;
   Plugin* raw = plugin.get();
   auto log = [raw](bool error, const std::string& line) { raw->Log(error, line); };
-  absl::StatusOr<std::unique_ptr<fleetpdp::mosquitto::LocalAuthorizer>> authorizer =
-      fleetpdp::mosquitto::LocalAuthorizer::Start(plugin->options, log);
+  absl::StatusOr<std::unique_ptr<fleetpdp::mosquitto::Authorizer>> authorizer;
+  if (plugin->options.mode == fleetpdp::mosquitto::Mode::kRemote) {
+    authorizer = fleetpdp::mosquitto::RemoteAuthorizer::Create(plugin->options, log);
+  } else {
+    authorizer = fleetpdp::mosquitto::LocalAuthorizer::Start(plugin->options, log);
+  }
   if (!authorizer.ok()) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "fleetpdp: %s",
                          std::string(authorizer.status().message()).c_str());
     return MOSQ_ERR_INVAL;
   }
   plugin->authorizer = *std::move(authorizer);
+  if (plugin->options.mode == fleetpdp::mosquitto::Mode::kRemote) {
+    const fleetpdp::mosquitto::PluginOptions& o = plugin->options;
+    plugin->Log(false, absl::StrCat("fleetpdp: remote mode: asking ", o.server, " (deadline ",
+                                    absl::FormatDuration(o.deadline), ", cache ", o.cache_size,
+                                    " decisions for ", absl::FormatDuration(o.cache_ttl),
+                                    ", failing ", o.fail_open ? "open" : "closed", ")"));
+  }
   plugin->starting.store(false);
   mosquitto_callback_register(id, MOSQ_EVT_BASIC_AUTH, fleetpdp::mosquitto::OnBasicAuth, nullptr,
                               raw);
