@@ -28,7 +28,7 @@ for p in "${packages[@]}"; do
 done
 
 # npm: Debian's package, unless the installed nodejs brings its own npm.
-command -v npm >/dev/null || missing+=(npm)
+command -v npm >/dev/null || [ -n "${FLEETPDP_SETUP_SKIP_NODE:-}" ] || missing+=(npm)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
