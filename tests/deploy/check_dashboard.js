@@ -21,12 +21,8 @@ try {
   process.exit(1);
 }
 
-// Exported series: BuildX().Name("…") in server/metrics.cc; a histogram exports three series.
-const exported = new Set();
-for (const m of fs.readFileSync(metricsSource, "utf8").matchAll(/Build(Histogram|Counter|Gauge)\(\)\s*\.Name\("([a-z_:]+)"\)/g)) {
-  if (m[1] === "Histogram") for (const s of ["_bucket", "_sum", "_count"]) exported.add(m[2] + s);
-  else exported.add(m[2]);
-}
+const { exportedMetrics, metricNames } = require("./promql_names.js");
+const exported = exportedMetrics(fs.readFileSync(metricsSource, "utf8"));
 check("server/metrics.cc exports metrics", exported.size >= 7, [...exported].join(", "));
 
 // Every expression with where it is.
@@ -57,26 +53,6 @@ for (const v of (dashboard.templating || {}).list || []) {
   }
 }
 
-// Metric names in PromQL: identifiers outside strings, label matchers, ranges and grouping
-// clauses, that are neither functions, keywords nor numbers.
-const keywords = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or",
-  "unless", "bool", "offset", "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk",
-  "bottomk", "quantile", "count_values", "group", "inf", "nan"]);
-function metricNames(expr) {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
-    .replace(/\{[^}]*\}/g, "")
-    .replace(/\[[^\]]*\]/g, "")
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, "");
-  const names = [];
-  for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
-    const rest = stripped.slice(m.index + m[0].length);
-    if (/^\s*\(/.test(rest) || keywords.has(m[0].toLowerCase()) || /^\$/.test(stripped[m.index - 1] || "")) continue;
-    if (/^[eE]\d*$/.test(m[0]) && /\d$/.test(stripped.slice(0, m.index))) continue;  // 1e-3
-    names.push(m[0]);
-  }
-  return names;
-}
 check("the dashboard has queries", exprs.length > 0);
 for (const { where, expr } of exprs) {
   const names = metricNames(expr || "");

@@ -7,8 +7,8 @@ const fs = require("fs");
 const path = require("path");
 
 const [modules, file] = process.argv.slice(2);
-const utils = require(path.join(modules, "dockerfile-utils"));
-const { DockerfileParser } = require(path.join(modules, "dockerfile-ast"));
+const utils = require(path.resolve(modules, "dockerfile-utils"));
+const { DockerfileParser } = require(path.resolve(modules, "dockerfile-ast"));
 const text = fs.readFileSync(file, "utf8");
 const dockerfile = DockerfileParser.parse(text);
 

@@ -12,7 +12,7 @@ if (!modules || !file) {
   console.error("usage: node validate_manifests.js NODE_MODULES_DIR MANIFESTS.yaml");
   process.exit(2);
 }
-const load = (name) => require(path.join(modules, name));
+const load = (name) => require(path.resolve(modules, name));
 const yaml = load("js-yaml");
 
 // apiVersion → the package directory holding its models.
