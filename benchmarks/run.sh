@@ -242,7 +242,12 @@ rm -f "$mark"
     cp "$rev_dir/rev-$r.tar.gz" "$served.tmp" && mv "$served.tmp" "$served"
     touch "$mark"; s=$(date +%s.%N)
     kill -HUP "$reload_pid"
-    until grep -q "rev $r digest" "$work/pdp-reload.log"; do sleep 0.05; done
+    # Until the server serves revision r, or rejects it (counted below), or 10 minutes pass.
+    waited=$SECONDS
+    until grep -q "rev $r digest" "$work/pdp-reload.log"; do
+      if grep -q "rejected" "$work/pdp-reload.log" || (( SECONDS - waited > 600 )); then break 2; fi
+      sleep 0.05
+    done
     e=$(date +%s.%N); rm -f "$mark"
     echo "$r $s $e" >>"$work/reload_times"
     r=$((r + 1))

@@ -16,6 +16,7 @@ int RunBundleCommand(int argc, char** argv);
 int RunKeygenCommand(int argc, char** argv);
 int RunServeCommand(int argc, char** argv);
 int RunCheckCommand(int argc, char** argv);
+int RunDriftCommand(int argc, char** argv);
 
 }  // namespace fleetpdp::cli
 

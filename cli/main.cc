@@ -17,6 +17,7 @@ perform an application action, from signed policy bundles.
 Commands:
   serve                    serve decisions over gRPC (the embedded example bundle by default)
   check --server ADDR …    ask a running server for one decision
+  drift --targets A,B,…    check that every replica serves the same bundle
   test SRC                 run the policy unit tests of a source directory or bundle
   eval …                   decide one request (with --explain: why)
   bundle build SRC -o B    validate, compile, test and pack a bundle (the CI gate)
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "keygen") return RunKeygenCommand(argc - 1, argv + 1);
   if (command == "serve") return RunServeCommand(argc - 1, argv + 1);
   if (command == "check") return RunCheckCommand(argc - 1, argv + 1);
+  if (command == "drift") return RunDriftCommand(argc - 1, argv + 1);
   std::cerr << "fleetpdp: unknown command \"" << command << "\"\n\n" << kUsage;
   return kExitUsage;
 }
