@@ -45,6 +45,13 @@ dead=$(free_port)
 expect "drift: an unreachable replica exits 3" 3 "127.0.0.1:$dead .*UNREACHABLE.*not every replica answered" -- \
   "$fleetpdp" drift --targets "$targets,127.0.0.1:$dead" --timeout 2s
 expect "drift: no targets is a usage error" 2 'missing --targets' -- "$fleetpdp" drift
+# A fourth replica without a bundle (its source is missing): reachable but not agreeing.
+start_replica "$work/empty.log" "$fleetpdp" --bundle "$work/missing.tar.gz" --keys "$keys/trusted" \
+  --poll-interval 1h
+expect "drift: a replica serving no bundle exits 1" 1 \
+  "127\.0\.0\.1:$grpc_port +- +- +- +NO BUNDLE.*last load failed: .*fleetpdp drift: 127\.0\.0\.1:$grpc_port serves no verified bundle" -- \
+  "$fleetpdp" drift --targets "127.0.0.1:${grpc[a]},127.0.0.1:$grpc_port"
+kill -TERM "$pid"; wait "$pid"
 
 # 2. Prometheus, scraping the three, evaluates the drift rule as firing. The rule file is
 # deploy/prometheus's with every `for:` cut to 2s so that the test need not wait 5 minutes.
