@@ -77,6 +77,37 @@ expect "replicas spread over zones and nodes by default" 0 \
 expect "the HPA owns the replica count when autoscaling is on" 1 '' -- \
   sh -c "sed -n '/^kind: Deployment/,/^---/p' '$work/all-features.yaml' | grep -E '^  replicas:'"
 
+# The TLS readiness probe's command, run as the kubelet would (the pod's paths mapped to the test
+# PKI), against a replica requiring client certificates: 0 while serving, non-zero without a bundle.
+"$root/tests/testdata/make-test-certs.sh" "$work/pki" >/dev/null || { echo "FAIL making test certificates"; exit 1; }
+probe=$(render -f "$here/values-all-features.yaml" --set tls.serverName=localhost --show-only templates/deployment.yaml |
+  node -e '
+    const y = require(process.argv[1] + "/js-yaml");
+    const d = y.load(require("fs").readFileSync(0, "utf8"));
+    console.log(d.spec.template.spec.containers[0].readinessProbe.exec.command[2]);' "$modules" |
+  sed -e "s|fleetpdp check|'$fleetpdp' check|" -e "s|/etc/fleetpdp/tls/ca.crt|$work/pki/ca.pem|" \
+      -e "s|/etc/fleetpdp/probe-client/tls.crt|$work/pki/client.pem|" \
+      -e "s|/etc/fleetpdp/probe-client/tls.key|$work/pki/client.key|")
+probe_against() {  # LOG SERVE_ARGS…: starts a mutual-TLS replica, runs the probe, prints its exit code
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --tls-cert "$work/pki/server.pem" \
+    --tls-key "$work/pki/server.key" --tls-client-ca "$work/pki/ca.pem" "${@:2}" >"$1" 2>&1 &
+  local server=$! port=""
+  pids+=("$server")
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*listening on .* (port \([0-9]*\).*/\1/p' "$1")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  sh -c "${probe//:50051/:$port}"
+  echo "probe exit $?"
+  kill -TERM "$server"; wait "$server"
+}
+echo "     probe: $probe"
+expect "the TLS readiness probe passes on a serving mutual-TLS replica" 0 'probe exit 0' -- \
+  probe_against "$work/probe1.log"
+expect "the TLS readiness probe fails on a replica without a bundle" 0 'probe exit 1' -- \
+  probe_against "$work/probe2.log" --bundle "$work/missing.tar.gz" --keys "$root/examples/keys/trusted"
+
 # 3. The settings the chart renders are ones `fleetpdp serve` accepts: run the server on each
 # rendered config file (loopback ports; the pod's files do not exist here, so only the default
 # chart, which serves the embedded example bundle, may start).
