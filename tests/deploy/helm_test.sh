@@ -147,6 +147,29 @@ expect "the PrometheusRule's groups equal deploy/prometheus/fleetpdp-rules.yaml'
     console.log(canon(a.groups) === canon(b.groups) ? "same" : "different");' \
     "$modules" "$work/chart-rules.yaml" "$root/deploy/prometheus/fleetpdp-rules.yaml"
 
+# The packaged chart (what a chart repository serves) carries the rule file itself, not the link.
+"$helm" package "$chart" -d "$work/package" >/dev/null 2>&1
+expect "helm package: the packaged chart renders the PrometheusRule's 7 alerts" 0 '^7[[:space:]]*$' -- \
+  sh -c "'$helm' template pdp '$work/package/fleetpdp-0.1.0.tgz' --set prometheusRule.enabled=true 2>/dev/null | grep -c 'alert:'"
+
+# Every value is documented: a comment in values.yaml and a row in the chart's README.
+expect "every value in values.yaml has a row in helm/fleetpdp/README.md" 0 'undocumented: none' -- \
+  node -e '
+    const y = require(process.argv[1] + "/js-yaml"), fs = require("fs");
+    const values = y.load(fs.readFileSync(process.argv[2] + "/values.yaml", "utf8"));
+    const readme = fs.readFileSync(process.argv[2] + "/README.md", "utf8");
+    const rows = new Set([...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]));
+    const missing = [];
+    (function walk(o, prefix) {
+      for (const [k, v] of Object.entries(o)) {
+        const key = prefix + k;
+        if (rows.has(key)) continue;
+        if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) walk(v, key + ".");
+        else missing.push(key);
+      }
+    })(values, "");
+    console.log("undocumented: " + (missing.join(", ") || "none"));' "$modules" "$chart"
+
 # 5. Values that must be refused, with a message saying why.
 expect "values.schema.json: an unknown key is refused" 1 'Additional property replicas is not allowed' -- \
   refuse --set replicas=3
