@@ -17,6 +17,7 @@
 # BUILD/perf/results.md) and stdout. Exits 1 if any run had a failed call or an unexpected
 # decision (the report is written first), 2 for bad usage.
 #
+# --report-only writes the report again from the last run's results in BUILD/perf.
 # --quick: a small synthetic fleet and runs of about two seconds: the CI smoke test (figures are
 # not asserted, but every run must succeed). Full run: about 25 minutes on 2 cores.
 set -euo pipefail
@@ -27,6 +28,7 @@ quick=0
 rounds=3
 build=""
 do_build=1
+report_only=0
 out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -34,8 +36,9 @@ while [[ $# -gt 0 ]]; do
     --rounds) rounds=$2; shift ;;
     --build-dir) build=$2; shift ;;
     --no-build) do_build=0 ;;
+    --report-only) report_only=1 ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument \"$1\"" >&2; exit 2 ;;
   esac
   shift
@@ -57,6 +60,112 @@ else
 fi
 
 log() { echo "run.sh: $*" >&2; }
+# Figures the report needs besides the runs' JSON, kept in $work/facts.env for --report-only.
+fact() { printf '%s=%q\n' "$1" "$2" >>"$work/facts.env"; printf -v "$1" '%s' "$2"; }
+
+# --- report ------------------------------------------------------------------------------------
+report() {
+"$python" - "$work" "$out" "$quick" "$rounds" <<EOF
+import glob, json, os, statistics, sys
+work, out, quick, rounds = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
+def load(pattern):
+    return [json.load(open(f)) for f in sorted(glob.glob(os.path.join(work, "runs", pattern)))]
+def med(rs, f):
+    v = [f(r) for r in rs if r]
+    return (statistics.median(v), min(v), max(v)) if v else (float("nan"),) * 3
+def fmt(t, digits=0):
+    m, lo, hi = t
+    f = "{:,.%df}" % digits
+    return (f.format(m) + " (" + f.format(lo) + "–" + f.format(hi) + ")").replace(",", "\u2009")
+lines = []
+p = lines.append
+p("| server | mode | calls/s | checks/s | p50 µs | p99 µs | p99.9 µs | server CPU % | errors |")
+p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+summary = {}
+for server, label in (("floor", "floor"), ("example", "FleetPDP, example bundle"), ("large", "FleetPDP, large bundle")):
+    for mode in ("unary", "batch10", "stream"):
+        rs = load("%s-%s-r*.json" % (server, mode))
+        if not rs: continue
+        row = {k: med(rs, f) for k, f in {
+            "calls": lambda r: r["calls_per_s"], "checks": lambda r: r["checks_per_s"],
+            "p50": lambda r: r["latency_us"]["p50"], "p99": lambda r: r["latency_us"]["p99"],
+            "p999": lambda r: r["latency_us"]["p999"], "cpu": lambda r: r["server_cpu_percent"]}.items()}
+        errors = sum(r.get("errors_total", 0) for r in rs) + sum(r.get("unexpected", 0) for r in rs if server != "floor")
+        summary[(server, mode)] = row
+        p("| %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (label, mode.replace("batch10", "batch:10"),
+          fmt(row["calls"]), fmt(row["checks"]), fmt(row["p50"], 0), fmt(row["p99"], 0), fmt(row["p999"], 0), fmt(row["cpu"]), errors))
+p("")
+p("Medians of %d rounds (min–max in parentheses); 16 connections × 16 in flight, closed loop. Errors: failed calls plus (FleetPDP) answers that differ from the request file's expected decision." % rounds)
+p("")
+def ratio(a, b):
+    return a / b if b else float("nan")
+def get(s, m, k):
+    return summary.get((s, m), {}).get(k, (float("nan"),))[0]
+t = []
+u_ratio = ratio(get("example", "unary", "calls"), get("floor", "unary", "calls"))
+p99_ratio = ratio(get("example", "unary", "p99"), get("floor", "unary", "p99"))
+t.append(("unary req/s ≥ 80% of floor", "%.0f%%" % (100 * u_ratio), u_ratio >= 0.8))
+t.append(("unary p99 ≤ 1.25× floor", "%.2f×" % p99_ratio, p99_ratio <= 1.25))
+for m in ("batch10", "stream"):
+    r = ratio(get("example", m, "checks"), get("example", "unary", "checks"))
+    t.append(("%s checks/s ≥ 5× unary" % m.replace("batch10", "batch:10"), "%.1f×" % r, r >= 5))
+for m in ("unary", "batch10", "stream"):
+    r = ratio(get("large", m, "checks"), get("example", m, "checks"))
+    t.append(("large bundle within 10%% of example (%s checks/s)" % m.replace("batch10", "batch:10"), "%.0f%%" % (100 * r), r >= 0.9))
+steady = (load("reload-steady.json") or [{}])[0]
+under = (load("reload-under-load.json") or [{}])[0]
+reload_errors = under.get("errors_total", -1)
+marked = under.get("marked_latency_us", {})
+unmarked = under.get("unmarked_latency_us", {})
+t.append(("reloads under load: zero failed calls", str(reload_errors), reload_errors == 0))
+# Steady: the calls of the reload run that ended while no reload ran, or — when reloads ran
+# back to back and few such calls remain — the run without reloads at the same rate.
+base, base_name = unmarked, "the same run between reloads"
+if unmarked.get("count", 0) < 1000:
+    base, base_name = steady.get("latency_us", {}), "the run without reloads"
+rr = ratio(marked.get("p99", float("nan")), base.get("p99", float("nan")))
+t.append(("p99 during reloads ≤ 2× steady", "%.2f× (%s vs %s µs, %s)" % (rr, marked.get("p99"), base.get("p99"), base_name), rr <= 2))
+p("| target (issue #5) | measured | met |")
+p("| --- | ---: | :---: |")
+for name, value, ok in t:
+    p("| %s | %s | %s |" % (name, value, "yes" if ok else "**no**"))
+p("")
+times = []
+if os.path.exists(os.path.join(work, "reload_times")):
+    for line in open(os.path.join(work, "reload_times")):
+        r, s, e = line.split()
+        times.append(float(e) - float(s))
+p("**Reload under load** (large bundle, unary open loop at %s calls/s): %d reloads, each %s s from SIGHUP to serving the new revision (median; min %s, max %s); %s calls, %s failed; p99 %s µs while a reload ran (%d calls) vs %s µs otherwise; steady run without reloads: p99 %s µs, p99.9 %s µs, %s failed calls. Rejected loads in the server log: $reload_rejected." % (
+    under.get("rate"), len(times), "%.1f" % statistics.median(times) if times else "-",
+    "%.1f" % min(times) if times else "-", "%.1f" % max(times) if times else "-",
+    under.get("calls"), reload_errors, marked.get("p99"), marked.get("count", 0), unmarked.get("p99"),
+    steady.get("latency_us", {}).get("p99"), steady.get("latency_us", {}).get("p999"), steady.get("errors_total")))
+p("")
+p("**Large bundle** ($(echo "${fleet_args[*]}")): \`bundle build\` $build_seconds s, \`bundle verify\` (what a server does to load it) $verify_seconds s, server start to SERVING $large_start_seconds s; server RSS $((large_rss / 1024)) MiB after loading (peak $((large_hwm / 1024)) MiB), $((large_rss_after / 1024)) MiB after the runs; example-bundle server RSS $((example_rss / 1024)) MiB.")
+p("")
+try:
+    e = json.load(open(os.path.join(work, "engine.json")))
+    p("**Engine micro-benchmarks** (\`engine_benchmarks --benchmark_filter='$engine_filter'\`, CPU 1):")
+    p("")
+    p("| benchmark | ns per check |")
+    p("| --- | ---: |")
+    for b in e["benchmarks"]:
+        if b.get("aggregate_name", "median") != "median" and b.get("run_type") == "aggregate": continue
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median": continue
+        p("| %s | %.0f |" % (b["run_name"] if "run_name" in b else b["name"], b["cpu_time"]))
+except Exception as ex:
+    p("engine micro-benchmarks: no results (%s)" % ex)
+open(out, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+EOF
+}
+if [[ $report_only == 1 ]]; then
+  # shellcheck disable=SC1091
+  source "$work/facts.env"
+  report
+  exit 0
+fi
+rm -f "$work/facts.env"
 
 # --- build -------------------------------------------------------------------------------------
 if [[ $do_build == 1 ]]; then
@@ -166,11 +275,11 @@ if [[ ! -f $large.tar.gz || $(cat "$large.stamp" 2>/dev/null) != "$stamp" ]]; th
   echo "$stamp" >"$large.stamp"
 fi
 read -r s e <"$large.build_time"
-build_seconds=$("$python" -c "print(round($e - $s, 1))")
+fact build_seconds "$("$python" -c "print(round($e - $s, 1))")"
 s=$(date +%s.%N)
 "${pin_server[@]}" "$fleetpdp" bundle verify "$large.tar.gz" --keys "$keys" >"$work/bundle_verify.log" 2>&1
 e=$(date +%s.%N)
-verify_seconds=$("$python" -c "print(round($e - $s, 1))")
+fact verify_seconds "$("$python" -c "print(round($e - $s, 1))")"
 log "large bundle: build ${build_seconds}s, verify ${verify_seconds}s"
 
 # --- servers -----------------------------------------------------------------------------------
@@ -178,13 +287,13 @@ serve=("$fleetpdp" serve --keys "$keys" --poll-interval 1h)
 start_server floor "$floor"; floor_pid=$server_pid; floor_port=$server_port
 start_server pdp-example "${serve[@]}" --bundle "$example_bundle" --metrics-listen "127.0.0.1:$(free_port)"
 example_pid=$server_pid; example_port=$server_port
-example_rss=$(rss_kb "$example_pid" VmRSS)
+fact example_rss "$(rss_kb "$example_pid" VmRSS)"
 s=$(date +%s.%N)
 start_server pdp-large "${serve[@]}" --bundle "$large.tar.gz" --metrics-listen "127.0.0.1:$(free_port)"
 e=$(date +%s.%N)
 large_pid=$server_pid; large_port=$server_port
-large_start_seconds=$("$python" -c "print(round($e - $s, 1))")
-large_rss=$(rss_kb "$large_pid" VmRSS); large_hwm=$(rss_kb "$large_pid" VmHWM)
+fact large_start_seconds "$("$python" -c "print(round($e - $s, 1))")"
+fact large_rss "$(rss_kb "$large_pid" VmRSS)"; fact large_hwm "$(rss_kb "$large_pid" VmHWM)"
 log "large bundle server: SERVING after ${large_start_seconds}s, RSS $((large_rss / 1024)) MiB (peak $((large_hwm / 1024)) MiB)"
 
 # --- 1. the matrix, interleaved ----------------------------------------------------------------
@@ -200,7 +309,7 @@ for round in $(seq 1 "$rounds"); do
       --requests "$large.jsonl" --mode "$mode" --connections 16 --inflight 16 --fail-on-unexpected
   done
 done
-large_rss_after=$(rss_kb "$large_pid" VmRSS)
+fact large_rss_after "$(rss_kb "$large_pid" VmRSS)"
 kill "$example_pid" "$floor_pid"
 
 # --- 3. reload under load ----------------------------------------------------------------------
@@ -262,102 +371,14 @@ run_load "reload-under-load" "$reload_pid" --target "127.0.0.1:$reload_port" \
 duration=$saved_duration
 wait "$reloader" || true
 rm -f "$mark"
-reload_rejected=$(grep -c 'rejected' "$work/pdp-reload.log" || true)
+fact reload_rejected "$(grep -c 'rejected' "$work/pdp-reload.log" || true)"
 
 # --- 4. engine micro-benchmarks ----------------------------------------------------------------
 log "engine micro-benchmarks ($engine_filter)"
 "${pin_load[@]}" "$engine_benchmarks" --benchmark_filter="$engine_filter" "${engine_args[@]}" \
   --benchmark_format=json >"$work/engine.json" 2>"$work/engine.log"
 
-# --- report ------------------------------------------------------------------------------------
-"$python" - "$work" "$out" "$quick" "$rounds" <<EOF
-import glob, json, os, statistics, sys
-work, out, quick, rounds = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
-def load(pattern):
-    return [json.load(open(f)) for f in sorted(glob.glob(os.path.join(work, "runs", pattern)))]
-def med(rs, f):
-    v = [f(r) for r in rs if r]
-    return (statistics.median(v), min(v), max(v)) if v else (float("nan"),) * 3
-def fmt(t, digits=0):
-    m, lo, hi = t
-    f = "{:,.%df}" % digits
-    return (f.format(m) + " (" + f.format(lo) + "–" + f.format(hi) + ")").replace(",", "\u2009")
-lines = []
-p = lines.append
-p("| server | mode | calls/s | checks/s | p50 µs | p99 µs | p99.9 µs | server CPU % | errors |")
-p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-summary = {}
-for server, label in (("floor", "floor"), ("example", "FleetPDP, example bundle"), ("large", "FleetPDP, large bundle")):
-    for mode in ("unary", "batch10", "stream"):
-        rs = load("%s-%s-r*.json" % (server, mode))
-        if not rs: continue
-        row = {k: med(rs, f) for k, f in {
-            "calls": lambda r: r["calls_per_s"], "checks": lambda r: r["checks_per_s"],
-            "p50": lambda r: r["latency_us"]["p50"], "p99": lambda r: r["latency_us"]["p99"],
-            "p999": lambda r: r["latency_us"]["p999"], "cpu": lambda r: r["server_cpu_percent"]}.items()}
-        errors = sum(r.get("errors_total", 0) for r in rs) + sum(r.get("unexpected", 0) for r in rs if server != "floor")
-        summary[(server, mode)] = row
-        p("| %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (label, mode.replace("batch10", "batch:10"),
-          fmt(row["calls"]), fmt(row["checks"]), fmt(row["p50"], 0), fmt(row["p99"], 0), fmt(row["p999"], 0), fmt(row["cpu"]), errors))
-p("")
-p("Medians of %d rounds (min–max in parentheses); 16 connections × 16 in flight, closed loop. Errors: failed calls plus (FleetPDP) answers that differ from the request file's expected decision." % rounds)
-p("")
-def ratio(a, b):
-    return a / b if b else float("nan")
-def get(s, m, k):
-    return summary.get((s, m), {}).get(k, (float("nan"),))[0]
-t = []
-u_ratio = ratio(get("example", "unary", "calls"), get("floor", "unary", "calls"))
-p99_ratio = ratio(get("example", "unary", "p99"), get("floor", "unary", "p99"))
-t.append(("unary req/s ≥ 80% of floor", "%.0f%%" % (100 * u_ratio), u_ratio >= 0.8))
-t.append(("unary p99 ≤ 1.25× floor", "%.2f×" % p99_ratio, p99_ratio <= 1.25))
-for m in ("batch10", "stream"):
-    r = ratio(get("example", m, "checks"), get("example", "unary", "checks"))
-    t.append(("%s checks/s ≥ 5× unary" % m.replace("batch10", "batch:10"), "%.1f×" % r, r >= 5))
-for m in ("unary", "batch10", "stream"):
-    r = ratio(get("large", m, "checks"), get("example", m, "checks"))
-    t.append(("large bundle within 10%% of example (%s checks/s)" % m.replace("batch10", "batch:10"), "%.0f%%" % (100 * r), r >= 0.9))
-steady = (load("reload-steady.json") or [{}])[0]
-under = (load("reload-under-load.json") or [{}])[0]
-reload_errors = under.get("errors_total", -1)
-marked = under.get("marked_latency_us", {})
-unmarked = under.get("unmarked_latency_us", {})
-t.append(("reloads under load: zero failed calls", str(reload_errors), reload_errors == 0))
-rr = ratio(marked.get("p99", float("nan")), unmarked.get("p99", float("nan")))
-t.append(("p99 during reloads ≤ 2× steady", "%.2f× (%s vs %s µs)" % (rr, marked.get("p99"), unmarked.get("p99")), rr <= 2))
-p("| target (issue #5) | measured | met |")
-p("| --- | ---: | :---: |")
-for name, value, ok in t:
-    p("| %s | %s | %s |" % (name, value, "yes" if ok else "**no**"))
-p("")
-times = []
-if os.path.exists(os.path.join(work, "reload_times")):
-    for line in open(os.path.join(work, "reload_times")):
-        r, s, e = line.split()
-        times.append(float(e) - float(s))
-p("**Reload under load** (large bundle, unary open loop at %s calls/s): %d reloads, each %s s from SIGHUP to serving the new revision (median; min %s, max %s); %s calls, %s failed; p99 %s µs while a reload ran (%d calls) vs %s µs otherwise; steady run without reloads: p99 %s µs, p99.9 %s µs, %s failed calls. Rejected loads in the server log: $reload_rejected." % (
-    under.get("rate"), len(times), "%.1f" % statistics.median(times) if times else "-",
-    "%.1f" % min(times) if times else "-", "%.1f" % max(times) if times else "-",
-    under.get("calls"), reload_errors, marked.get("p99"), marked.get("count", 0), unmarked.get("p99"),
-    steady.get("latency_us", {}).get("p99"), steady.get("latency_us", {}).get("p999"), steady.get("errors_total")))
-p("")
-p("**Large bundle** ($(echo "${fleet_args[*]}")): \`bundle build\` $build_seconds s, \`bundle verify\` (what a server does to load it) $verify_seconds s, server start to SERVING $large_start_seconds s; server RSS $((large_rss / 1024)) MiB after loading (peak $((large_hwm / 1024)) MiB), $((large_rss_after / 1024)) MiB after the runs; example-bundle server RSS $((example_rss / 1024)) MiB.")
-p("")
-try:
-    e = json.load(open(os.path.join(work, "engine.json")))
-    p("**Engine micro-benchmarks** (\`engine_benchmarks --benchmark_filter='$engine_filter'\`, CPU 1):")
-    p("")
-    p("| benchmark | ns per check |")
-    p("| --- | ---: |")
-    for b in e["benchmarks"]:
-        if b.get("aggregate_name", "median") != "median" and b.get("run_type") == "aggregate": continue
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median": continue
-        p("| %s | %.0f |" % (b["run_name"] if "run_name" in b else b["name"], b["cpu_time"]))
-except Exception as ex:
-    p("engine micro-benchmarks: no results (%s)" % ex)
-open(out, "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-EOF
+report
 if [[ $failures -gt 0 ]]; then
   log "$failures run(s) failed; see $work/runs/*.progress"
   exit 1

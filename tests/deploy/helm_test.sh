@@ -77,6 +77,37 @@ expect "replicas spread over zones and nodes by default" 0 \
 expect "the HPA owns the replica count when autoscaling is on" 1 '' -- \
   sh -c "sed -n '/^kind: Deployment/,/^---/p' '$work/all-features.yaml' | grep -E '^  replicas:'"
 
+# The TLS readiness probe's command, run as the kubelet would (the pod's paths mapped to the test
+# PKI), against a replica requiring client certificates: 0 while serving, non-zero without a bundle.
+"$root/tests/testdata/make-test-certs.sh" "$work/pki" >/dev/null || { echo "FAIL making test certificates"; exit 1; }
+probe=$(render -f "$here/values-all-features.yaml" --set tls.serverName=localhost --show-only templates/deployment.yaml |
+  node -e '
+    const y = require(process.argv[1] + "/js-yaml");
+    const d = y.load(require("fs").readFileSync(0, "utf8"));
+    console.log(d.spec.template.spec.containers[0].readinessProbe.exec.command[2]);' "$modules" |
+  sed -e "s|fleetpdp check|'$fleetpdp' check|" -e "s|/etc/fleetpdp/tls/ca.crt|$work/pki/ca.pem|" \
+      -e "s|/etc/fleetpdp/probe-client/tls.crt|$work/pki/client.pem|" \
+      -e "s|/etc/fleetpdp/probe-client/tls.key|$work/pki/client.key|")
+probe_against() {  # LOG SERVE_ARGS…: starts a mutual-TLS replica, runs the probe, prints its exit code
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --tls-cert "$work/pki/server.pem" \
+    --tls-key "$work/pki/server.key" --tls-client-ca "$work/pki/ca.pem" "${@:2}" >"$1" 2>&1 &
+  local server=$! port=""
+  pids+=("$server")
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*listening on .* (port \([0-9]*\).*/\1/p' "$1")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  sh -c "${probe//:50051/:$port}"
+  echo "probe exit $?"
+  kill -TERM "$server"; wait "$server"
+}
+echo "     probe: $probe"
+expect "the TLS readiness probe passes on a serving mutual-TLS replica" 0 'probe exit 0' -- \
+  probe_against "$work/probe1.log"
+expect "the TLS readiness probe fails on a replica without a bundle" 0 'probe exit 1' -- \
+  probe_against "$work/probe2.log" --bundle "$work/missing.tar.gz" --keys "$root/examples/keys/trusted"
+
 # 3. The settings the chart renders are ones `fleetpdp serve` accepts: run the server on each
 # rendered config file (loopback ports; the pod's files do not exist here, so only the default
 # chart, which serves the embedded example bundle, may start).
@@ -115,6 +146,29 @@ expect "the PrometheusRule's groups equal deploy/prometheus/fleetpdp-rules.yaml'
     const canon = (x) => yaml.dump(x, { sortKeys: true });
     console.log(canon(a.groups) === canon(b.groups) ? "same" : "different");' \
     "$modules" "$work/chart-rules.yaml" "$root/deploy/prometheus/fleetpdp-rules.yaml"
+
+# The packaged chart (what a chart repository serves) carries the rule file itself, not the link.
+"$helm" package "$chart" -d "$work/package" >/dev/null 2>&1
+expect "helm package: the packaged chart renders the PrometheusRule's 7 alerts" 0 '^7[[:space:]]*$' -- \
+  sh -c "'$helm' template pdp '$work/package/fleetpdp-0.1.0.tgz' --set prometheusRule.enabled=true 2>/dev/null | grep -c 'alert:'"
+
+# Every value is documented: a comment in values.yaml and a row in the chart's README.
+expect "every value in values.yaml has a row in helm/fleetpdp/README.md" 0 'undocumented: none' -- \
+  node -e '
+    const y = require(process.argv[1] + "/js-yaml"), fs = require("fs");
+    const values = y.load(fs.readFileSync(process.argv[2] + "/values.yaml", "utf8"));
+    const readme = fs.readFileSync(process.argv[2] + "/README.md", "utf8");
+    const rows = new Set([...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]));
+    const missing = [];
+    (function walk(o, prefix) {
+      for (const [k, v] of Object.entries(o)) {
+        const key = prefix + k;
+        if (rows.has(key)) continue;
+        if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) walk(v, key + ".");
+        else missing.push(key);
+      }
+    })(values, "");
+    console.log("undocumented: " + (missing.join(", ") || "none"));' "$modules" "$chart"
 
 # 5. Values that must be refused, with a message saying why.
 expect "values.schema.json: an unknown key is refused" 1 'Additional property replicas is not allowed' -- \

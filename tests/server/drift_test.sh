@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drift between replicas (issue 6), seen by `fleetpdp drift` and by a real Prometheus evaluating
 # deploy/prometheus's rules: three replicas on loopback, one lagging on an older signed bundle;
-# both report it; once it gets the new bundle (file replaced + SIGHUP) both clear.
+# both report it; once it gets the new bundle (file replaced + SIGHUP) both clear. Then the same
+# over mutual TLS.
 #   tests/server/drift_test.sh FLEETPDP REPO_ROOT
 set -uo pipefail
 fleetpdp=$1 root=$2
@@ -45,6 +46,13 @@ dead=$(free_port)
 expect "drift: an unreachable replica exits 3" 3 "127.0.0.1:$dead .*UNREACHABLE.*not every replica answered" -- \
   "$fleetpdp" drift --targets "$targets,127.0.0.1:$dead" --timeout 2s
 expect "drift: no targets is a usage error" 2 'missing --targets' -- "$fleetpdp" drift
+# A fourth replica without a bundle (its source is missing): reachable but not agreeing.
+start_replica "$work/empty.log" "$fleetpdp" --bundle "$work/missing.tar.gz" --keys "$keys/trusted" \
+  --poll-interval 1h
+expect "drift: a replica serving no bundle exits 1" 1 \
+  "127\.0\.0\.1:$grpc_port +- +- +- +NO BUNDLE.*last load failed: .*fleetpdp drift: 127\.0\.0\.1:$grpc_port serves no verified bundle" -- \
+  "$fleetpdp" drift --targets "127.0.0.1:${grpc[a]},127.0.0.1:$grpc_port"
+kill -TERM "$pid"; wait "$pid"
 
 # 2. Prometheus, scraping the three, evaluates the drift rule as firing. The rule file is
 # deploy/prometheus's with every `for:` cut to 2s so that the test need not wait 5 minutes.
@@ -74,5 +82,22 @@ wait_for "the drift expression is empty" 30 'length == 0' "$drift_expr"
 wait_for_alert FleetPDPBundleDrift 30 inactive
 wait_for "still one bundle_info series per replica" 10 \
   "length == 3 and all(.[]; .metric.digest == \"$rev2\")" 'fleetpdp_bundle_info'
+
+# 4. Over mutual TLS: two replicas requiring client certificates from the test CA.
+"$root/tests/testdata/make-test-certs.sh" "$work/pki" >/dev/null || { echo "FAIL making test certificates"; exit 1; }
+pki="$work/pki"
+tls_targets=""
+for r in d e; do
+  start_replica "$work/$r.log" "$fleetpdp" --bundle "$work/rev2.tar.gz" --keys "$keys/trusted" \
+    --poll-interval 1h --tls-cert "$pki/server.pem" --tls-key "$pki/server.key" --tls-client-ca "$pki/ca.pem"
+  tls_targets+="127.0.0.1:$grpc_port,"
+done
+expect "drift over mutual TLS: the replicas agree" 0 "2 replica\(s\) agree: rev 2 digest $rev2" -- \
+  "$fleetpdp" drift --targets "$tls_targets" --tls-ca "$pki/ca.pem" --tls-server-name localhost \
+  --tls-cert "$pki/client.pem" --tls-key "$pki/client.key"
+expect "drift over TLS without a client certificate: unreachable, exit 3" 3 'UNREACHABLE.*not every replica answered' -- \
+  "$fleetpdp" drift --targets "$tls_targets" --tls-ca "$pki/ca.pem" --tls-server-name localhost --timeout 3s
+expect "drift: a certificate without its key is a usage error" 2 'tls' -- \
+  "$fleetpdp" drift --targets "$tls_targets" --tls-ca "$pki/ca.pem" --tls-cert "$pki/client.pem"
 
 [ "$fails" -eq 0 ] && echo "all drift checks passed" || { echo "$fails check(s) failed"; exit 1; }
