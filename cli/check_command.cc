@@ -1,6 +1,4 @@
 // `fleetpdp check --server ADDR …`: ask a running server, for people and scripts.
-#include <grpcpp/grpcpp.h>
-
 #include <iostream>
 #include <string>
 
@@ -68,7 +66,7 @@ int RunCheckCommand(int argc, char** argv) {
   std::optional<std::string> server = args.Take("--server");
   bool info = args.TakeSwitch("--bundle-info");
   bool exit_code = args.TakeSwitch("--exit-code");
-  server::ClientTlsOptions tls = TakeClientTlsFlags(args);
+  std::optional<client::TlsOptions> tls = TakeClientTlsFlags(args);
   absl::Duration timeout = absl::Seconds(5);
   if (std::optional<std::string> t = args.Take("--timeout");
       t && (!absl::ParseDuration(*t, &timeout) || timeout <= absl::ZeroDuration())) {
@@ -99,21 +97,24 @@ int RunCheckCommand(int argc, char** argv) {
     return kExitUsage;
   }
 
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = server::MakeClientChannel(*server, tls);
-  if (!channel.ok()) {
-    std::cerr << "fleetpdp check: " << channel.status().message() << "\n";
+  client::ClientOptions options;
+  options.target = *server;
+  options.tls = tls;
+  options.deadline = timeout;
+  options.max_attempts = 1;  // a person or script asking once: report the first failure
+  absl::StatusOr<std::unique_ptr<client::Client>> made = client::Client::Create(options);
+  if (!made.ok()) {
+    std::cerr << "fleetpdp check: " << made.status().message() << "\n";
     return kExitUsage;
   }
-  auto stub = v1::DecisionService::NewStub(*channel);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  const client::Client& c = **made;
   if (info) {
-    v1::BundleInfo bundle;
-    grpc::Status status = stub->GetBundleInfo(&context, v1::GetBundleInfoRequest(), &bundle);
-    if (!status.ok()) {
-      std::cerr << "fleetpdp check: " << *server << ": " << status.error_message() << "\n";
+    absl::StatusOr<v1::BundleInfo> answer = c.GetBundleInfo();
+    if (!answer.ok()) {
+      std::cerr << "fleetpdp check: " << answer.status().message() << "\n";
       return kExitCallFailed;
     }
+    const v1::BundleInfo& bundle = *answer;
     std::cout << "serving:     " << (bundle.serving() ? "yes" : "no") << "\n"
               << "name:        " << bundle.name() << "\n"
               << "revision:    " << bundle.revision() << "\n"
@@ -124,12 +125,12 @@ int RunCheckCommand(int argc, char** argv) {
               << (bundle.last_load_error().empty() ? "-" : bundle.last_load_error()) << "\n";
     return kExitOk;
   }
-  v1::CheckResponse response;
-  grpc::Status status = stub->Check(&context, request, &response);
-  if (!status.ok()) {
-    std::cerr << "fleetpdp check: " << *server << ": " << status.error_message() << "\n";
+  absl::StatusOr<v1::CheckResponse> answer = c.Check(request);
+  if (!answer.ok()) {
+    std::cerr << "fleetpdp check: " << answer.status().message() << "\n";
     return kExitCallFailed;
   }
+  const v1::CheckResponse& response = *answer;
   std::cout << DecisionName(response.decision()) << " (" << ReasonName(response.reason()) << ")\n";
   for (const std::string& s : response.statements()) std::cout << "  " << s << "\n";
   std::cout << "bundle rev " << response.bundle_revision() << " digest " << response.bundle_digest()

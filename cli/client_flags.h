@@ -1,14 +1,17 @@
 // Flags shared by the client subcommands (`check`, `drift`): how to reach a server over TLS.
 //
-//   server::ClientTlsOptions tls = TakeClientTlsFlags(args);
-//   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = server::MakeClientChannel(addr, tls);
+//   client::ClientOptions options;
+//   options.tls = TakeClientTlsFlags(args);      // nullopt: plaintext
+//   absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Create(options);
 //
 // Thread safety: not synchronized (as Args).
 #ifndef FLEETPDP_CLI_CLIENT_FLAGS_H_
 #define FLEETPDP_CLI_CLIENT_FLAGS_H_
 
+#include <optional>
+
 #include "cli/args.h"
-#include "server/tls.h"
+#include "integrations/client/client.h"
 
 namespace fleetpdp::cli {
 
@@ -22,8 +25,9 @@ inline constexpr char kClientTlsUsage[] =
   --tls-server-name N   verify the server's certificate for name N instead of ADDR's host
 )";
 
-// Takes --tls, --tls-ca, --tls-cert, --tls-key and --tls-server-name. Any of them enables TLS.
-server::ClientTlsOptions TakeClientTlsFlags(Args& args);
+// Takes --tls, --tls-ca, --tls-cert, --tls-key and --tls-server-name. Any of them enables TLS;
+// none: nullopt (plaintext).
+std::optional<client::TlsOptions> TakeClientTlsFlags(Args& args);
 
 }  // namespace fleetpdp::cli
 

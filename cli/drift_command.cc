@@ -121,16 +121,29 @@ absl::StatusOr<std::vector<Target>> Expand(const std::string& target) {
 
 // The TLS settings for one target: an address found through DNS is checked against the name it
 // was found for, unless --tls-server-name says otherwise.
-server::ClientTlsOptions TlsFor(const Target& target, server::ClientTlsOptions tls) {
-  if (tls.enabled && tls.server_name.empty()) tls.server_name = target.server_name;
+std::optional<client::TlsOptions> TlsFor(const Target& target,
+                                         std::optional<client::TlsOptions> tls) {
+  if (tls && tls->server_name.empty()) tls->server_name = target.server_name;
   return tls;
 }
 
+client::ClientOptions OptionsFor(std::string address, std::optional<client::TlsOptions> tls,
+                                 absl::Duration timeout) {
+  client::ClientOptions o;
+  o.target = std::move(address);
+  o.tls = std::move(tls);
+  o.deadline = timeout;
+  o.max_attempts = 1;
+  o.own_connections = true;  // each replica is asked on its own connection
+  return o;
+}
+
 // Asks every target at once; returns when all have answered or timed out.
-// REQUIRES: MakeClientChannel accepts `tls` (its errors depend on the files, not the target).
+// REQUIRES: client::Client::Create accepts `tls` (its errors depend on the files, not the target).
 std::vector<Answer> AskAll(const std::vector<Target>& targets,
-                           const server::ClientTlsOptions& tls, absl::Duration timeout) {
+                           const std::optional<client::TlsOptions>& tls, absl::Duration timeout) {
   struct Call {
+    std::unique_ptr<client::Client> client;
     std::unique_ptr<v1::DecisionService::Stub> stub;
     grpc::ClientContext context;
     v1::GetBundleInfoRequest request;
@@ -141,8 +154,9 @@ std::vector<Answer> AskAll(const std::vector<Target>& targets,
   for (size_t i = 0; i < targets.size(); ++i) {
     answers[i].target = targets[i];
     auto call = std::make_unique<Call>();
-    call->stub = v1::DecisionService::NewStub(*server::MakeClientChannel(
-        targets[i].address, TlsFor(targets[i], tls)));
+    call->client =
+        *client::Client::Create(OptionsFor(targets[i].address, TlsFor(targets[i], tls), timeout));
+    call->stub = v1::DecisionService::NewStub(call->client->channel());
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
     // The callback writes only answers[i]; the latch orders it before the reads below.
     call->stub->async()->GetBundleInfo(&call->context, &call->request, &answers[i].info,
@@ -172,7 +186,7 @@ int RunDriftCommand(int argc, char** argv) {
     std::cerr << "fleetpdp drift: --timeout \"" << *t << "\" is not a duration like 2s\n";
     return kExitUsage;
   }
-  const server::ClientTlsOptions tls = TakeClientTlsFlags(args);
+  const std::optional<client::TlsOptions> tls = TakeClientTlsFlags(args);
   std::vector<std::string> names;
   for (const std::string& list : lists) {
     for (absl::string_view name : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
@@ -188,8 +202,8 @@ int RunDriftCommand(int argc, char** argv) {
   }
   // Unreadable certificate files or a certificate without its key: a usage error, found before
   // any replica is asked.
-  if (absl::StatusOr<std::shared_ptr<grpc::Channel>> probe =
-          server::MakeClientChannel(names.front(), tls);
+  if (absl::StatusOr<std::unique_ptr<client::Client>> probe =
+          client::Client::Create(OptionsFor(names.front(), tls, timeout));
       !probe.ok()) {
     std::cerr << "fleetpdp drift: " << probe.status().message() << "\n";
     return kExitUsage;
@@ -265,8 +279,8 @@ int RunDriftCommand(int argc, char** argv) {
               << (a->info.serving() ? absl::StrCat(" serves rev ", a->info.revision(), " digest ",
                                                    a->info.digest())
                                     : std::string(" serves no verified bundle"))
-              << (majority ? absl::StrCat("; the majority serves rev ", majority->first,
-                                          " digest ", majority->second)
+              << (majority ? absl::StrCat("; the majority serves rev ", majority->first, " digest ",
+                                          majority->second)
                            : std::string("; no replica serves one"))
               << "\n";
   }

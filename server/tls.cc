@@ -1,11 +1,8 @@
 #include "server/tls.h"
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
-#include <grpcpp/support/channel_arguments.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -151,34 +148,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
       grpc::experimental::TlsServerCredentials(tls);
   if (credentials == nullptr) return absl::InternalError("tls: gRPC refused the TLS options");
   return credentials;
-}
-
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeClientChannel(const std::string& target,
-                                                                 const ClientTlsOptions& tls) {
-  grpc::ChannelArguments args;
-  if (!tls.enabled) {
-    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  }
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return absl::InvalidArgumentError(
-        "tls: a client certificate needs its key and a key its certificate (give both files)");
-  }
-  grpc::SslCredentialsOptions ssl;
-  if (!tls.ca_file.empty()) {
-    absl::StatusOr<std::string> ca = ReadPem("tls CA", tls.ca_file);
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *std::move(ca);
-  }
-  if (!tls.cert_file.empty()) {
-    absl::StatusOr<std::string> cert = ReadPem("tls client certificate", tls.cert_file);
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key = ReadPem("tls client key", tls.key_file);
-    if (!key.ok()) return key.status();
-    ssl.pem_cert_chain = *std::move(cert);
-    ssl.pem_private_key = *std::move(key);
-  }
-  if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
-  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
 }
 
 }  // namespace fleetpdp::server

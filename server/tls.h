@@ -17,6 +17,8 @@
 // TLS); a client without one, or with one from another CA, fails the handshake and never reaches
 // DecisionService.
 //
+// Clients: integrations/client (ClientOptions::tls), as `fleetpdp check` and `drift` use it.
+//
 // Thread safety: pure functions; the credentials they return are thread-safe.
 #ifndef FLEETPDP_SERVER_TLS_H_
 #define FLEETPDP_SERVER_TLS_H_
@@ -29,7 +31,6 @@
 
 namespace grpc {
 class ServerCredentials;
-class Channel;
 }  // namespace grpc
 
 namespace fleetpdp::server {
@@ -48,19 +49,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 // The same checks MakeServerCredentials runs, without credentials: for tests and `--check`-style
 // tooling. Returns the leaf certificate's subject (e.g. "CN=pdp.example") on success.
 absl::StatusOr<std::string> CheckServerTlsFiles(const ServerTlsOptions& options);
-
-struct ClientTlsOptions {
-  bool enabled = false;   // false: plaintext, and the fields below must be empty
-  std::string ca_file;    // PEM CAs that sign the server's certificate; empty: system store
-  std::string cert_file;  // client certificate for mutual TLS (with key_file)
-  std::string key_file;
-  std::string server_name;  // name to verify instead of the target's host (SNI and SAN check)
-};
-
-// A channel to `target` for `fleetpdp check`, `drift` and tests. Errors: InvalidArgument naming an
-// unreadable file, or cert_file without key_file (or the reverse).
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeClientChannel(const std::string& target,
-                                                                 const ClientTlsOptions& tls);
 
 }  // namespace fleetpdp::server
 

@@ -14,6 +14,7 @@
 #include "bundles/archive.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integrations/client/client.h"
 #include "server/server_test_util.h"
 #include "status_matchers.h"
 
@@ -70,21 +71,28 @@ GrpcServerOptions WithCredentials(const ServerTlsOptions& tls) {
   return options;
 }
 
-// One Check over a new channel (so no earlier connection is reused).
-grpc::Status CheckOver(const std::string& address, const ClientTlsOptions& tls) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeClientChannel(address, tls);
-  if (!channel.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no channel");
-  auto stub = fleetpdp::v1::DecisionService::NewStub(*channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  fleetpdp::v1::CheckResponse response;
-  return stub->Check(
-      &context, MakeCheck("cam-0042", "mqtt:publish", "devices/cam-0042/telemetry/t"), &response);
+// One Check through the client library (as brokers and the CLI call), on connections of its own
+// so that no earlier connection is reused. nullopt: plaintext. Returns the call's status code.
+absl::StatusCode CheckOver(const std::string& address, std::optional<client::TlsOptions> tls) {
+  client::ClientOptions options;
+  options.target = address;
+  options.tls = std::move(tls);
+  options.deadline = absl::Seconds(5);
+  options.max_attempts = 1;
+  options.own_connections = true;
+  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Create(options);
+  if (!c.ok()) return c.status().code();
+  return (*c)
+      ->Check(MakeCheck("cam-0042", "mqtt:publish", "devices/cam-0042/telemetry/t"))
+      .status()
+      .code();
 }
 
-ClientTlsOptions Trusting(std::string ca, std::string client_cert = "") {
-  ClientTlsOptions tls;
-  tls.enabled = true;
+constexpr absl::StatusCode kOk = absl::StatusCode::kOk;
+constexpr absl::StatusCode kUnavailable = absl::StatusCode::kUnavailable;
+
+client::TlsOptions Trusting(std::string ca, std::string client_cert = "") {
+  client::TlsOptions tls;
   tls.ca_file = Pem(ca + ".pem");
   tls.server_name = "localhost";
   if (!client_cert.empty()) {
@@ -155,61 +163,57 @@ TEST(TlsFilesTest, ARefreshIntervalUnderASecondIsRefused) {
 TEST(TlsServerTest, AClientTrustingTheCaGetsADecision) {
   TestServer t(WithCredentials(ServerFiles()));
   t.Install(TestBundle(1));
-  grpc::Status status = CheckOver(t.address(), Trusting("ca"));
-  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(CheckOver(t.address(), Trusting("ca")), kOk);
 }
 
 TEST(TlsServerTest, APlaintextClientIsRefused) {
   TestServer t(WithCredentials(ServerFiles()));
   t.Install(TestBundle(1));
-  EXPECT_EQ(CheckOver(t.address(), {}).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CheckOver(t.address(), std::nullopt), kUnavailable);
 }
 
 TEST(TlsServerTest, AClientTrustingAnotherCaRefusesTheServer) {
   TestServer t(WithCredentials(ServerFiles()));
   t.Install(TestBundle(1));
-  EXPECT_EQ(CheckOver(t.address(), Trusting("other-ca")).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CheckOver(t.address(), Trusting("other-ca")), kUnavailable);
 }
 
 TEST(MutualTlsTest, AClientWithACertificateFromTheClientCaGetsADecision) {
   TestServer t(WithCredentials(ServerFiles("server", "ca")));
   t.Install(TestBundle(1));
-  grpc::Status status = CheckOver(t.address(), Trusting("ca", "client"));
-  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(CheckOver(t.address(), Trusting("ca", "client")), kOk);
 }
 
 TEST(MutualTlsTest, AClientWithoutACertificateIsRefused) {
   TestServer t(WithCredentials(ServerFiles("server", "ca")));
   t.Install(TestBundle(1));
-  EXPECT_EQ(CheckOver(t.address(), Trusting("ca")).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CheckOver(t.address(), Trusting("ca")), kUnavailable);
 }
 
 TEST(MutualTlsTest, AClientCertificateFromAnotherCaIsRefused) {
   TestServer t(WithCredentials(ServerFiles("server", "ca")));
   t.Install(TestBundle(1));
-  EXPECT_EQ(CheckOver(t.address(), Trusting("ca", "rogue")).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CheckOver(t.address(), Trusting("ca", "rogue")), kUnavailable);
 }
 
 TEST(MutualTlsTest, APlaintextClientIsRefused) {
   TestServer t(WithCredentials(ServerFiles("server", "ca")));
   t.Install(TestBundle(1));
-  EXPECT_EQ(CheckOver(t.address(), {}).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CheckOver(t.address(), std::nullopt), kUnavailable);
 }
 
 TEST(TlsClientTest, ACertificateWithoutAKeyIsRefusedBeforeConnecting) {
-  ClientTlsOptions tls = Trusting("ca", "client");
+  client::TlsOptions tls = Trusting("ca", "client");
   tls.key_file.clear();
-  EXPECT_THAT(MakeClientChannel("127.0.0.1:1", tls).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("give both files")));
+  EXPECT_THAT(client::Client::Create({.target = "127.0.0.1:1", .tls = tls}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("go together")));
 }
 
 TEST(TlsClientTest, AnUnreadableCaFileIsNamed) {
-  ClientTlsOptions tls = Trusting("ca");
+  client::TlsOptions tls = Trusting("ca");
   tls.ca_file = Pem("missing-ca.pem");
-  EXPECT_THAT(MakeClientChannel("127.0.0.1:1", tls).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing-ca.pem")));
+  EXPECT_THAT(client::Client::Create({.target = "127.0.0.1:1", .tls = tls}).status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing-ca.pem")));
 }
 
 // The certificate is replaced on disk (as cert-manager renews a Secret): new connections get the
@@ -225,8 +229,8 @@ TEST(TlsRotationTest, AReplacedCertificateIsServedWithoutARestart) {
   files.refresh_interval = absl::Seconds(1);
   TestServer t(WithCredentials(files));
   t.Install(TestBundle(1));
-  ASSERT_TRUE(CheckOver(t.address(), Trusting("ca")).ok());
-  ASSERT_FALSE(CheckOver(t.address(), Trusting("other-ca")).ok());
+  ASSERT_EQ(CheckOver(t.address(), Trusting("ca")), kOk);
+  ASSERT_NE(CheckOver(t.address(), Trusting("other-ca")), kOk);
 
   // Write the new pair beside the old and rename it into place (key first: a moment of mismatch
   // that the server must ride out on the old pair).
@@ -238,10 +242,10 @@ TEST(TlsRotationTest, AReplacedCertificateIsServedWithoutARestart) {
   bool rotated = false;
   for (absl::Time give_up = absl::Now() + absl::Seconds(15); !rotated && absl::Now() < give_up;) {
     absl::SleepFor(absl::Milliseconds(250));
-    rotated = CheckOver(t.address(), Trusting("other-ca")).ok();
+    rotated = CheckOver(t.address(), Trusting("other-ca")) == kOk;
   }
   EXPECT_TRUE(rotated) << "the server still presents the old certificate after 15s";
-  EXPECT_EQ(CheckOver(t.address(), Trusting("ca")).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(CheckOver(t.address(), Trusting("ca")), kUnavailable);
 }
 
 }  // namespace
