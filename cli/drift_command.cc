@@ -115,6 +115,7 @@ absl::StatusOr<std::vector<Target>> Expand(const std::string& target) {
     return absl::UnavailableError(absl::StrCat("\"", name, "\" resolves to no address"));
   }
   std::vector<Target> targets;
+  targets.reserve(addresses.size());
   for (const std::string& host : addresses) targets.push_back({HostPort(host, port), name});
   return targets;
 }
