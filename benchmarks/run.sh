@@ -19,7 +19,8 @@
 #
 # --report-only writes the report again from the last run's results in BUILD/perf.
 # --quick: a small synthetic fleet and runs of about two seconds: the CI smoke test (figures are
-# not asserted, but every run must succeed). Full run: about 25 minutes on 2 cores.
+# not asserted, but every run must succeed). Full run: about 40 minutes on a busy 2-core VM, most of
+# it generating, building and loading the large bundle (three times: build, verify, serve).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
