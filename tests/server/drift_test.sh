@@ -46,6 +46,11 @@ dead=$(free_port)
 expect "drift: an unreachable replica exits 3" 3 "127.0.0.1:$dead .*UNREACHABLE.*not every replica answered" -- \
   "$fleetpdp" drift --targets "$targets,127.0.0.1:$dead" --timeout 2s
 expect "drift: no targets is a usage error" 2 'missing --targets' -- "$fleetpdp" drift
+expect "drift: a dns:/// target is resolved, and a replica named twice is asked once" 0 \
+  "^TARGET .*127\.0\.0\.1:${grpc[a]} +2 .* ok.1 replica\(s\) agree" -- \
+  "$fleetpdp" drift --targets "dns:///127.0.0.1:${grpc[a]},127.0.0.1:${grpc[a]}"
+expect "drift: dns:/// without a port is a usage error" 2 'is not dns:///NAME:PORT' -- \
+  "$fleetpdp" drift --targets dns:///localhost
 # A fourth replica without a bundle (its source is missing): reachable but not agreeing.
 start_replica "$work/empty.log" "$fleetpdp" --bundle "$work/missing.tar.gz" --keys "$keys/trusted" \
   --poll-interval 1h
