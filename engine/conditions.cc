@@ -435,6 +435,102 @@ Truth EvaluateCondition(const CompiledCondition& c, const RequestView& view,
   return Truth::kUnknown;
 }
 
+std::optional<PackedCondition> PackedCondition::Pack(const CompiledCondition& c) {
+  if (c.quantifier != Quantifier::kSingle || c.operands_have_variables) return std::nullopt;
+  if (c.key.root != AttributePath::kPrincipalAttribute && c.key.root != AttributePath::kContext) {
+    return std::nullopt;
+  }
+  if (c.key.name.size() > kMaxName) return std::nullopt;
+  PackedCondition p;
+  p.negated_ = c.op->negated;
+  p.comparison_ = c.op->comparison;
+  p.root_ = c.key.root;
+  p.name_size_ = static_cast<uint8_t>(c.key.name.size());
+  c.key.name.copy(p.name_, c.key.name.size());
+  switch (c.op->type) {
+    case T::kString: {
+      if (c.strings.size() != 1) return std::nullopt;
+      std::string text;
+      for (const TemplatePart& part : c.strings.front()) text += part.literal;
+      if (text.size() > kMaxText) return std::nullopt;
+      p.kind_ = Kind::kString;
+      p.text_size_ = static_cast<uint8_t>(text.size());
+      text.copy(p.text_, text.size());
+      return p;
+    }
+    case T::kIp:
+      if (c.networks.size() != 1) return std::nullopt;
+      p.kind_ = Kind::kIp;
+      p.network_ = c.networks.front();
+      return p;
+    case T::kSemver: {
+      if (c.semvers.size() != 1 || !c.semvers.front().prerelease.empty()) return std::nullopt;
+      const Semver& v = c.semvers.front();
+      p.kind_ = Kind::kSemver;
+      p.version_ = Version{v.major, v.minor, v.patch};
+      return p;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+bool operator==(const PackedCondition& a, const PackedCondition& b) {
+  if (a.kind_ != b.kind_ || a.negated_ != b.negated_ || a.comparison_ != b.comparison_ ||
+      a.root_ != b.root_ ||
+      std::string_view(a.name_, a.name_size_) != std::string_view(b.name_, b.name_size_)) {
+    return false;
+  }
+  switch (a.kind_) {
+    case PackedCondition::Kind::kString:
+      return std::string_view(a.text_, a.text_size_) == std::string_view(b.text_, b.text_size_);
+    case PackedCondition::Kind::kIp:
+      return a.network_.base == b.network_.base &&
+             a.network_.prefix_length == b.network_.prefix_length;
+    case PackedCondition::Kind::kSemver:
+      return a.version_.major == b.version_.major && a.version_.minor == b.version_.minor &&
+             a.version_.patch == b.version_.patch;
+  }
+  return false;
+}
+
+Truth PackedCondition::Evaluate(const RequestView& view, ParsedValues* parsed) const {
+  // EvaluateCondition's kSingle path: one value, else unknown; a value that does not parse is
+  // unknown; otherwise the operator, negation applied.
+  const RequestView::Values values = view.Lookup(root_, std::string_view(name_, name_size_));
+  if (!values.found || values.size() != 1) return Truth::kUnknown;
+  const std::string_view value = values.at(0);
+  bool matches = false;
+  switch (kind_) {
+    case Kind::kString:
+      matches = value == std::string_view(text_, text_size_);
+      break;
+    case Kind::kIp: {
+      std::optional<IpAddress> a = parsed ? parsed->Ip(value) : ParseIpAddress(value);
+      if (!a) return Truth::kUnknown;
+      matches = network_.Contains(*a);
+      break;
+    }
+    case Kind::kSemver: {
+      std::optional<Semver> own;
+      const std::optional<Semver>* v = &own;
+      if (parsed != nullptr) {
+        v = &parsed->Version(value);
+      } else {
+        own = ParseSemver(value);
+      }
+      if (!*v) return Truth::kUnknown;
+      Semver operand;
+      operand.major = version_.major;
+      operand.minor = version_.minor;
+      operand.patch = version_.patch;
+      matches = CompareSemverWith(**v, operand, comparison_);
+      break;
+    }
+  }
+  return matches != negated_ ? Truth::kTrue : Truth::kFalse;
+}
+
 bool ConditionsApply(absl::Span<const CompiledCondition> conditions, Effect effect,
                      const RequestView& view, absl::Span<const std::string_view> groups,
                      ParsedValues* parsed) {

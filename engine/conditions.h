@@ -25,9 +25,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -143,6 +146,60 @@ class ParsedValues {
 Truth EvaluateCondition(const CompiledCondition& condition, const RequestView& view,
                         absl::Span<const std::string_view> groups,
                         ParsedValues* parsed = nullptr);
+
+// A condition of one of the common simple shapes, packed into one small self-contained value so
+// that testing it reads nothing but the request: no quantifier, a principal attribute or context
+// key, and one operand without variables — StringEquals/StringNotEquals with a short text,
+// IpAddress/NotIpAddress with one block, or a Semver comparison with a release version. The
+// rule index keeps one beside each statement whose only condition has such a shape.
+//
+// REQUIRES: Evaluate(view, parsed) == EvaluateCondition(c, view, {}, parsed) for the condition
+// `c` it was packed from (tests compare them).
+class PackedCondition {
+ public:
+  static constexpr size_t kMaxName = 22;
+  static constexpr size_t kMaxText = 30;
+
+  // The packed form of `c`, or nullopt when `c` has another shape.
+  static std::optional<PackedCondition> Pack(const CompiledCondition& c);
+
+  Truth Evaluate(const RequestView& view, ParsedValues* parsed) const;
+
+  // Same shape, key and operand: the same answer for every request.
+  friend bool operator==(const PackedCondition& a, const PackedCondition& b);
+  template <typename H>
+  friend H AbslHashValue(H h, const PackedCondition& c) {
+    h = H::combine(std::move(h), c.kind_, c.negated_, c.comparison_, c.root_,
+                   absl::string_view(c.name_, c.name_size_));
+    switch (c.kind_) {
+      case Kind::kString:
+        return H::combine(std::move(h), absl::string_view(c.text_, c.text_size_));
+      case Kind::kIp:
+        return H::combine(std::move(h), c.network_.base.v6, c.network_.base.bytes,
+                          c.network_.prefix_length);
+      case Kind::kSemver:
+        return H::combine(std::move(h), c.version_.major, c.version_.minor, c.version_.patch);
+    }
+    return h;
+  }
+
+ private:
+  enum class Kind : uint8_t { kString, kIp, kSemver };
+  struct Version {
+    uint64_t major, minor, patch;
+  };
+
+  Kind kind_ = Kind::kString;
+  bool negated_ = false;
+  Comparison comparison_ = Comparison::kEquals;
+  AttributePath::Root root_ = AttributePath::kContext;
+  uint8_t name_size_ = 0;
+  char name_[kMaxName] = {};
+  uint8_t text_size_ = 0;  // kString
+  char text_[kMaxText] = {};
+  IpNetwork network_;        // kIp
+  Version version_ = {};     // kSemver
+};
 
 // Whether a statement with `effect` and these conditions applies (the rule above).
 bool ConditionsApply(absl::Span<const CompiledCondition> conditions, Effect effect,

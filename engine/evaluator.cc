@@ -6,6 +6,10 @@
 // candidate statements and the traversal stack are inline vectors sized for typical fleets that
 // spill to the heap only beyond; typed request values are parsed once per request (ParsedValues).
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "absl/container/inlined_vector.h"
 #include "engine/absl_compat.h"
@@ -58,6 +62,63 @@ bool TemplateResolvable(const Template& parts, const RequestView& view, bool at_
   return true;
 }
 
+// Per-request scratch space: the first N elements live inline, so push_back is a compare and a
+// store; beyond N they move to the heap. Only for trivially copyable T; not copyable (data_ may
+// point into the object itself).
+template <typename T, size_t N>
+class Scratch {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+  void push_back(T value) {
+    if (size_ == capacity_) Grow();
+    data_[size_++] = value;
+  }
+  void pop_back() { --size_; }
+  T& back() { return data_[size_ - 1]; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void clear() { size_ = 0; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+  // Keeps [0, new_end - begin()).
+  void truncate(T* new_end) { size_ = static_cast<size_t>(new_end - data_); }
+
+ private:
+  void Grow() {
+    capacity_ *= 2;
+    if (data_ == inline_) {
+      heap_.resize(capacity_);
+      std::memcpy(heap_.data(), inline_, size_ * sizeof(T));
+    } else {
+      heap_.resize(capacity_);  // keeps the elements
+    }
+    data_ = heap_.data();
+  }
+
+  T inline_[N];
+  T* data_ = inline_;
+  size_t size_ = 0;
+  size_t capacity_ = N;
+  std::vector<T> heap_;
+};
+
+// Sorts and removes duplicates.
+template <typename T, size_t N>
+void SortUnique(Scratch<T, N>& v) {
+  if (v.size() < 2) return;
+  std::sort(v.begin(), v.end());
+  v.truncate(std::unique(v.begin(), v.end()));
+}
+
 }  // namespace
 
 class Evaluator {
@@ -78,13 +139,13 @@ class Evaluator {
 
     // Denies first: any applicable deny decides, and then allows do not matter.
     for (const RuleIndex::Trie* t : tries_) Walk(t->deny, /*deny=*/true);
-    if (Applicable(decision.statements)) {
+    if (Applicable(Effect::kDeny, decision.statements)) {
       decision.reason = Reason::kExplicitDeny;
       return decision;
     }
     candidates_.clear();
     for (const RuleIndex::Trie* t : tries_) Walk(t->allow, /*deny=*/false);
-    if (Applicable(decision.statements)) {
+    if (Applicable(Effect::kAllow, decision.statements)) {
       decision.allowed = true;
       decision.reason = Reason::kAllowed;
     }
@@ -101,15 +162,37 @@ class Evaluator {
   }
 
   // False for a request ValidateRequest would refuse: no principal, no action, or a resource that
-  // is not a valid topic name (filter, for subscribe).
+  // is not a valid topic name (filter, for subscribe). Checks, splits and hashes the resource in
+  // one pass over its bytes, with the rules of IsValidTopicName and IsValidTopicFilter.
   bool ParseResource() {
     if (request_.principal.id.empty() || request_.action.empty()) return false;
-    const std::string& r = request_.resource;
+    const std::string_view r = request_.resource;
     subscribe_ = request_.action == kSubscribe;
-    if (subscribe_ ? !IsValidTopicFilter(r) : !IsValidTopicName(r)) return false;
-    levels_ = SplitLevels(r);
-    dollar_ = StartsWithDollar(levels_.front());
+    if (r.empty() || r.size() > kMaxTopicLength) return false;
+    size_t start = 0;
+    for (size_t i = 0; i < r.size(); ++i) {
+      const char c = r[i];
+      if (c == '/') {
+        AddLevel(r.substr(start, i - start));
+        start = i + 1;
+      } else if (c == '+' || c == '#') {
+        // Only in a filter, only as a whole level, and '#' only as the last one.
+        const bool last = i + 1 == r.size();
+        if (!subscribe_ || i != start || !(last || r[i + 1] == '/') || (c == '#' && !last)) {
+          return false;
+        }
+      } else if (c == '\0') {
+        return false;
+      }
+    }
+    AddLevel(r.substr(start));
+    dollar_ = StartsWithDollar(levels_[0]);
     return true;
+  }
+
+  void AddLevel(std::string_view level) {
+    levels_.push_back(level);
+    level_hashes_.push_back(LevelHash(level));
   }
 
   // The tries for this action: the exact one and every matching prefix ("mqtt:*", "*").
@@ -126,7 +209,7 @@ class Evaluator {
       for (uint32_t i = 0; i < span.size; ++i)
         groups_.push_back(index_.closure_pool_[span.offset + i]);
     };
-    if (principal_.entity != kNone) add(index_.entity_closure_[principal_.entity]);
+    add(principal_.closure);  // empty for a principal the bundle does not know
     for (const std::string& g : request_.principal.groups) {
       auto it = index_.group_numbers_.find(g);
       if (it != index_.group_numbers_.end()) {
@@ -135,10 +218,7 @@ class Evaluator {
         unknown_groups_.push_back(g);  // selects nothing, but conditions may read it
       }
     }
-    if (!request_.principal.groups.empty()) {
-      std::sort(groups_.begin(), groups_.end());
-      groups_.erase(std::unique(groups_.begin(), groups_.end()), groups_.end());
-    }
+    if (!request_.principal.groups.empty()) SortUnique(groups_);
   }
 
   // The principal's keys, ascending: "*", its groups (already sorted), then its id and attribute
@@ -170,43 +250,37 @@ class Evaluator {
     }
     if (keys_.size() - named > 1) {
       std::sort(keys_.begin() + named, keys_.end());
-      keys_.erase(std::unique(keys_.begin() + named, keys_.end()), keys_.end());
+      keys_.truncate(std::unique(keys_.begin() + named, keys_.end()));
     }
   }
 
-  // The statements of `posting` selected through one of the principal's keys.
-  void Take(uint32_t posting) {
-    if (posting == kNone) return;
-    const RuleIndex::Span32 span = index_.postings_[posting];
-    const RuleIndex::Entry* entries = index_.entries_.data() + span.offset;
-    if (span.size <= RuleIndex::kScannedEntries) {
+  // The statements of a posting selected through one of the principal's keys.
+  void Take(RuleIndex::Span32 posting) {
+    if (posting.size == 0) return;
+    const RuleIndex::Entry* entries = index_.entries_.data() + posting.offset;
+    if (posting.size <= RuleIndex::kScannedEntries) {
       // Both ascending by key: merge.
       size_t k = 0;
-      for (uint32_t i = 0; i < span.size; ++i) {
+      for (uint32_t i = 0; i < posting.size; ++i) {
         const uint32_t key = entries[i].key;
         while (k < keys_.size() && keys_[k] < key) ++k;
         if (k == keys_.size()) return;
-        if (keys_[k] == key) candidates_.push_back(entries[i].ref);
+        if (keys_[k] == key) candidates_.push_back(Candidate(entries[i]));
       }
       return;
     }
-    const uint64_t high = uint64_t{posting} << 32;
+    const uint64_t high = uint64_t{posting.offset} << 32;
     for (uint32_t key : keys_) {
-      auto it = index_.runs_.find(high | key);
-      if (it == index_.runs_.end()) continue;
-      const RuleIndex::Entry* run = index_.entries_.data() + it->second.offset;
-      for (uint32_t i = 0; i < it->second.size; ++i) candidates_.push_back(run[i].ref);
+      const RuleIndex::Span32* run = index_.runs_.Find(high | key);
+      if (run == nullptr) continue;
+      const RuleIndex::Entry* first = index_.entries_.data() + run->offset;
+      for (uint32_t i = 0; i < run->size; ++i) candidates_.push_back(Candidate(first[i]));
     }
   }
 
   // The child of `node` along a literal edge labelled with resource level `i`.
-  uint32_t LiteralChild(uint32_t node, size_t i) {
-    if (level_hashes_.empty()) {
-      for (std::string_view level : levels_) level_hashes_.push_back(RuleIndex::LevelHash(level));
-    }
-    auto it = index_.literal_edges_.find(
-        RuleIndex::LiteralEdgeKey{node, level_hashes_[i], levels_[i]});
-    return it == index_.literal_edges_.end() ? kNone : it->second;
+  uint32_t LiteralChild(uint32_t node, size_t i) const {
+    return index_.literal_edges_.Find(node, level_hashes_[i], levels_[i]);
   }
 
   void Walk(uint32_t root, bool deny) {
@@ -318,14 +392,15 @@ class Evaluator {
   // The children of `n` on the way to deny patterns selected by one of the principal's keys that
   // a '+' or '#' filter level overlaps: not a literal '$' level at the root, not a ${…} level
   // without a value. Unique.
-  void GuidedChildren(uint32_t n, bool at_root, absl::InlinedVector<uint32_t, 16>& out) {
+  template <typename Out>
+  void GuidedChildren(uint32_t n, bool at_root, Out& out) {
     out.clear();
     const uint64_t high = uint64_t{n} << 32;
     for (uint32_t key : keys_) {
-      auto it = index_.guide_.find(high | key);
-      if (it == index_.guide_.end()) continue;
-      for (uint32_t c = 0; c < it->second.size; ++c) {
-        const uint32_t child = index_.guide_children_[it->second.offset + c];
+      const RuleIndex::Span32* children = index_.guide_.Find(high | key);
+      if (children == nullptr) continue;
+      for (uint32_t c = 0; c < children->size; ++c) {
+        const uint32_t child = index_.guide_children_[children->offset + c];
         const Node& node = index_.nodes_[child];
         if (at_root && node.dollar) continue;
         if (node.via_template != kNone &&
@@ -335,17 +410,14 @@ class Evaluator {
         out.push_back(child);
       }
     }
-    if (out.size() > 1) {
-      std::sort(out.begin(), out.end());
-      out.erase(std::unique(out.begin(), out.end()), out.end());
-    }
+    SortUnique(out);
   }
 
   // Every pattern of this principal below node `n`'s children: a '#' filter level overlaps them
   // all (their own hash entries were taken by the caller). At the root, '$' children are
   // excluded.
   void TakeSubtree(uint32_t n, bool at_root) {
-    absl::InlinedVector<uint32_t, 16> pending, children;
+    Scratch<uint32_t, 16> pending, children;
     GuidedChildren(n, at_root, pending);
     while (!pending.empty()) {
       const uint32_t next = pending.back();
@@ -354,32 +426,51 @@ class Evaluator {
       Take(node.hash);
       Take(node.terminal);
       GuidedChildren(next, /*at_root=*/false, children);
-      pending.insert(pending.end(), children.begin(), children.end());
+      for (uint32_t child : children) pending.push_back(child);
     }
   }
 
-  // Filters candidates_ down to applicable statements (selector attributes and conditions),
-  // writing them ascending and unique into `out`. Returns whether any applied.
+  // A candidate as (ref << 1 | check) << 32 | packed condition: sorting sorts by statement.
+  static uint64_t Candidate(const RuleIndex::Entry& e) {
+    return uint64_t{e.statement} << 32 | e.condition;
+  }
+
+  // Filters candidates_ (all of `effect`) down to applicable statements (selector attributes and
+  // conditions), writing them ascending and unique into `out`. Returns whether any applied.
   template <typename Out>
-  bool Applicable(Out& out) {
+  bool Applicable(Effect effect, Out& out) {
     if (candidates_.empty()) return false;
-    if (candidates_.size() > 1) {
-      std::sort(candidates_.begin(), candidates_.end());
-      candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
-    }
-    for (StatementRef ref : candidates_) {
-      const RuleIndex::StatementFlags flags = index_.flags_[ref];
-      if (flags.selector_attributes || flags.has_conditions) {
-        const RuleIndex::CompiledStatement& s = index_.statements_[ref];
-        if (flags.selector_attributes &&
+    SortUnique(candidates_);
+    for (uint64_t candidate : candidates_) {
+      const auto statement = static_cast<uint32_t>(candidate >> 32);
+      const StatementRef ref = statement >> 1;
+      if (const auto packed = static_cast<uint32_t>(candidate); packed != kNone) {
+        const Truth t = PackedTruth(packed);
+        if (t == Truth::kFalse || (t == Truth::kUnknown && effect == Effect::kAllow)) continue;
+      }
+      if ((statement & 1) != 0) {
+        const RuleIndex::HotStatement& s = index_.hot_[ref];
+        if (s.selector_attributes &&
             !SelectorAttributesHold(index_.set_.policies[s.policy].principals)) {
           continue;
         }
-        if (flags.has_conditions && !ConditionsHold(s)) continue;
+        // A packed condition was tested above, from the entry.
+        if (!s.packed && s.condition_count != 0 && !ConditionsHold(s)) continue;
       }
       out.push_back(ref);
     }
     return !out.empty();
+  }
+
+  // The packed condition `number` for this request, evaluated once per request: statements of
+  // many policies share one (the same region, the same network).
+  Truth PackedTruth(uint32_t number) {
+    for (const PackedTruthEntry& e : packed_truths_) {
+      if (e.number == number) return e.truth;
+    }
+    const Truth t = index_.packed_conditions_[number].Evaluate(view_, &parsed_);
+    packed_truths_.push_back({number, t});
+    return t;
   }
 
   bool SelectorAttributesHold(const PrincipalSelector& selector) const {
@@ -390,7 +481,7 @@ class Evaluator {
     return true;
   }
 
-  bool ConditionsHold(const RuleIndex::CompiledStatement& s) {
+  bool ConditionsHold(const RuleIndex::HotStatement& s) {
     if (s.needs_groups && !group_names_ready_) {
       for (uint32_t g : groups_) group_names_.push_back(index_.group_names_[g]);
       for (std::string_view g : unknown_groups_) {
@@ -400,7 +491,8 @@ class Evaluator {
       }
       group_names_ready_ = true;
     }
-    return ConditionsApply(s.conditions, s.effect, view_, group_names_, &parsed_);
+    return ConditionsApply(absl::MakeConstSpan(s.conditions, s.condition_count), s.effect, view_,
+                           group_names_, &parsed_);
   }
 
   const RuleIndex& index_;
@@ -409,17 +501,22 @@ class Evaluator {
   const RequestView view_;
   bool subscribe_ = false;
   bool dollar_ = false;  // the resource's first level starts with '$'
-  Levels levels_;
-  absl::InlinedVector<size_t, 8> level_hashes_;  // computed on the first literal lookup
-  absl::InlinedVector<uint32_t, 16> groups_;
+  Scratch<std::string_view, 8> levels_;
+  Scratch<uint64_t, 8> level_hashes_;  // LevelHash of each level
+  Scratch<uint32_t, 16> groups_;
   absl::InlinedVector<std::string_view, 4> unknown_groups_;
   absl::InlinedVector<std::string_view, 16> group_names_;  // built on first need
   bool group_names_ready_ = false;
-  absl::InlinedVector<uint32_t, 16> keys_;
-  absl::InlinedVector<const RuleIndex::Trie*, 4> tries_;
-  absl::InlinedVector<Frame, 32> stack_;
-  absl::InlinedVector<uint32_t, 16> children_;
-  absl::InlinedVector<StatementRef, 16> candidates_;
+  Scratch<uint32_t, 16> keys_;
+  Scratch<const RuleIndex::Trie*, 4> tries_;
+  Scratch<Frame, 32> stack_;
+  Scratch<uint32_t, 16> children_;
+  Scratch<uint64_t, 32> candidates_;  // see Candidate()
+  struct PackedTruthEntry {
+    uint32_t number;
+    Truth truth;
+  };
+  Scratch<PackedTruthEntry, 8> packed_truths_;
   ParsedValues parsed_;
 };
 

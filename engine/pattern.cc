@@ -205,7 +205,11 @@ std::optional<std::string_view> RequestView::PrincipalAttribute(std::string_view
 }
 
 RequestView::Values RequestView::Lookup(const AttributePath& path) const {
-  switch (path.root) {
+  return Lookup(path.root, path.name);
+}
+
+RequestView::Values RequestView::Lookup(AttributePath::Root root, std::string_view name) const {
+  switch (root) {
     case AttributePath::kPrincipalId:
       return FromScalar(request_.principal.id);
     case AttributePath::kPrincipalType: {
@@ -213,9 +217,9 @@ RequestView::Values RequestView::Lookup(const AttributePath& path) const {
       return type.empty() ? Values{} : FromScalar(type);
     }
     case AttributePath::kPrincipalAttribute:
-      return PrincipalAttributeValues(path.name);
+      return PrincipalAttributeValues(name);
     case AttributePath::kContext:
-      return FromAttribute(FindAttribute(request_.context, path.name));
+      return FromAttribute(FindAttribute(request_.context, name));
     case AttributePath::kAction:
       return FromScalar(request_.action);
     case AttributePath::kResource:

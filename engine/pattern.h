@@ -102,6 +102,8 @@ class RequestView {
     std::string_view at(size_t i) const { return is_list ? std::string_view((*list)[i]) : scalar; }
   };
   Values Lookup(const AttributePath& path) const;
+  // Lookup({root, name}) without building a path.
+  Values Lookup(AttributePath::Root root, std::string_view name) const;
   // The single value at a path, or nullopt when missing or list-valued.
   std::optional<std::string_view> Scalar(const AttributePath& path) const;
   // Scalar({kPrincipalAttribute, name}) without building a path.

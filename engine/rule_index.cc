@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "engine/absl_compat.h"
 #include "engine/diagnostics.h"
@@ -36,7 +35,7 @@ class IndexBuilder {
     IndexEntities();
     next_key_ = RuleIndex::kFirstGroupKey + static_cast<uint32_t>(index_.group_names_.size());
     index_.statements_.reserve(statements);
-    index_.flags_.reserve(statements);
+    index_.hot_.reserve(statements);
     for (uint32_t p = 0; p < set.policies.size(); ++p) {
       const Policy& policy = set.policies[p];
       const Keys keys = PolicyKeys(policy.principals);
@@ -111,11 +110,9 @@ class IndexBuilder {
   void IndexEntities() {
     const PolicySet& set = index_.set_;
     index_.principals_.reserve(set.entities.size());
-    index_.entity_closure_.resize(set.entities.size());
     std::vector<uint32_t> closure;
     for (uint32_t e = 0; e < set.entities.size(); ++e) {
       const Entity& entity = set.entities[e];
-      index_.principals_.emplace(entity.id, RuleIndex::PrincipalEntry{e, RuleIndex::kNone});
       closure.clear();
       for (const std::string& g : entity.groups) {
         auto it = index_.group_numbers_.find(g);
@@ -126,8 +123,9 @@ class IndexBuilder {
       }
       std::sort(closure.begin(), closure.end());
       closure.erase(std::unique(closure.begin(), closure.end()), closure.end());
-      index_.entity_closure_[e] = {static_cast<uint32_t>(index_.closure_pool_.size()),
+      const RuleIndex::Span32 span{static_cast<uint32_t>(index_.closure_pool_.size()),
                                    static_cast<uint32_t>(closure.size())};
+      index_.principals_.emplace(entity.id, RuleIndex::PrincipalEntry{e, RuleIndex::kNone, span});
       index_.closure_pool_.insert(index_.closure_pool_.end(), closure.begin(), closure.end());
     }
   }
@@ -197,9 +195,13 @@ class IndexBuilder {
     }
     StatementRef ref = static_cast<StatementRef>(index_.statements_.size());
     index_.statements_.push_back(std::move(c));
-    index_.flags_.push_back(RuleIndex::StatementFlags{
-        !s.conditions.empty(), !policy.principals.any && !policy.principals.attributes.empty()});
     const RuleIndex::CompiledStatement& stored = index_.statements_.back();
+    index_.hot_.push_back(RuleIndex::HotStatement{
+        stored.conditions.data(), static_cast<uint32_t>(stored.conditions.size()),
+        policy_number, stored.effect, stored.needs_groups,
+        !policy.principals.any && !policy.principals.attributes.empty(),
+        stored.conditions.size() == 1 ? PackedCondition::Pack(stored.conditions.front())
+                                      : std::nullopt});
 
     const bool deny = stored.effect == Effect::kDeny;
     for (const std::string& action : stored.actions) {
@@ -251,13 +253,12 @@ class IndexBuilder {
         return absl::OkStatus();
       }
       uint32_t next = RuleIndex::kNone;
-      size_t text_hash = 0;
+      uint64_t text_hash = 0;
       switch (level.kind) {
         case PatternLevel::kLiteral: {
-          text_hash = RuleIndex::LevelHash(level.literal);
-          auto it =
-              index_.literal_edges_.find(RuleIndex::LiteralEdgeKey{node, text_hash, level.literal});
-          if (it != index_.literal_edges_.end()) next = it->second;
+          text_hash = LevelHash(level.literal);
+          auto it = literal_edges_.find(LiteralEdgeKey{node, text_hash, level.literal});
+          if (it != literal_edges_.end()) next = it->second;
           break;
         }
         case PatternLevel::kPlus:
@@ -281,8 +282,7 @@ class IndexBuilder {
         next = *n;
         switch (level.kind) {
           case PatternLevel::kLiteral:
-            index_.literal_edges_.emplace(RuleIndex::LiteralEdge{node, text_hash, level.literal},
-                                          next);
+            literal_edges_.emplace(LiteralEdge{node, text_hash, level.literal}, next);
             index_.nodes_[next].dollar = level.literal.starts_with('$');
             break;
           case PatternLevel::kPlus:
@@ -315,6 +315,15 @@ class IndexBuilder {
   // Lays out what Insert collected: each node's template edges together, the postings with their
   // runs, and the guide.
   absl::Status Finish() {
+    std::vector<LiteralEdgeTable::Edge> literal;
+    literal.reserve(literal_edges_.size());
+    for (const auto& [edge, child] : literal_edges_) {
+      literal.push_back(LiteralEdgeTable::Edge{edge.parent, child, edge.text});
+    }
+    index_.literal_edges_ = LiteralEdgeTable(literal);
+    literal = {};
+    literal_edges_ = {};
+
     std::vector<RuleIndex::TemplateEdge> edges;
     edges.reserve(index_.template_edges_.size());
     for (auto& [node, ids] : node_templates_) {
@@ -341,6 +350,7 @@ class IndexBuilder {
       return absl::ResourceExhaustedError("rule index has too many (statement, principal) pairs");
     }
     index_.entries_.reserve(raw_entries_.size());
+    std::vector<std::pair<uint64_t, RuleIndex::Span32>> runs;
     for (size_t i = 0; i < raw_entries_.size();) {
       const RawEntry& first = raw_entries_[i];
       size_t end = i;
@@ -348,27 +358,33 @@ class IndexBuilder {
              raw_entries_[end].hash == first.hash) {
         ++end;
       }
-      const auto posting = static_cast<uint32_t>(index_.postings_.size());
       const auto offset = static_cast<uint32_t>(index_.entries_.size());
-      index_.postings_.push_back({offset, static_cast<uint32_t>(end - i)});
       RuleIndex::TrieNode& node = index_.nodes_[first.node];
-      (first.hash ? node.hash : node.terminal) = posting;
+      (first.hash ? node.hash : node.terminal) = {offset, static_cast<uint32_t>(end - i)};
       for (size_t j = i; j < end; ++j) {
-        index_.entries_.push_back(RuleIndex::Entry{raw_entries_[j].key, raw_entries_[j].ref});
+        const StatementRef ref = raw_entries_[j].ref;
+        const RuleIndex::HotStatement& hot = index_.hot_[ref];
+        const uint32_t condition = hot.packed ? PackedNumber(*hot.packed) : RuleIndex::kNone;
+        const bool check =
+            hot.selector_attributes || (hot.condition_count != 0 && condition == RuleIndex::kNone);
+        index_.entries_.push_back(
+            RuleIndex::Entry{raw_entries_[j].key, ref << 1 | check, condition});
       }
       if (end - i > RuleIndex::kScannedEntries) {
         for (uint32_t j = offset; j < index_.entries_.size();) {
-          uint32_t run_end = j;
+          uint32_t run_end = j;  // the entries of one key are adjacent
           while (run_end < index_.entries_.size() &&
                  index_.entries_[run_end].key == index_.entries_[j].key) {
             ++run_end;
           }
-          index_.runs_[RunKey(posting, index_.entries_[j].key)] = {j, run_end - j};
+          runs.emplace_back(RunKey(offset, index_.entries_[j].key),
+                            RuleIndex::Span32{j, run_end - j});
           j = run_end;
         }
       }
       i = end;
     }
+    index_.runs_ = SpanTable(runs);
     raw_entries_ = {};
 
     auto step_order = [](const GuideStep& s) { return std::tie(s.node, s.key, s.child); };
@@ -380,6 +396,7 @@ class IndexBuilder {
                                    }),
                        guide_steps_.end());
     index_.guide_children_.reserve(guide_steps_.size());
+    std::vector<std::pair<uint64_t, RuleIndex::Span32>> guide;
     for (size_t i = 0; i < guide_steps_.size();) {
       const GuideStep& first = guide_steps_[i];
       const auto offset = static_cast<uint32_t>(index_.guide_children_.size());
@@ -388,11 +405,22 @@ class IndexBuilder {
            ++i) {
         index_.guide_children_.push_back(guide_steps_[i].child);
       }
-      index_.guide_[RunKey(first.node, first.key)] = {
-          offset, static_cast<uint32_t>(index_.guide_children_.size()) - offset};
+      guide.emplace_back(RunKey(first.node, first.key),
+                         RuleIndex::Span32{offset, static_cast<uint32_t>(
+                                                       index_.guide_children_.size()) -
+                                                       offset});
     }
+    index_.guide_ = SpanTable(guide);
     guide_steps_ = {};
     return absl::OkStatus();
+  }
+
+  // The number of `c` in packed_conditions_, added on first use.
+  uint32_t PackedNumber(const PackedCondition& c) {
+    auto [it, inserted] = packed_numbers_.emplace(
+        c, static_cast<uint32_t>(index_.packed_conditions_.size()));
+    if (inserted) index_.packed_conditions_.push_back(c);
+    return it->second;
   }
 
   static uint64_t RunKey(uint32_t high, uint32_t key) { return (uint64_t{high} << 32) | key; }
@@ -422,17 +450,44 @@ class IndexBuilder {
     uint32_t child;
   };
 
+  // A literal edge (parent node, level text) → child node, while building; Finish lays them out
+  // in a LiteralEdgeTable. The level's hash is stored so growing the map does not rehash text.
+  struct LiteralEdge {
+    uint32_t parent;
+    uint64_t text_hash;
+    std::string text;
+  };
+  struct LiteralEdgeKey {
+    uint32_t parent;
+    uint64_t text_hash;
+    std::string_view text;
+  };
+  struct LiteralEdgeHash {
+    using is_transparent = void;
+    template <typename E>
+    size_t operator()(const E& e) const {
+      return static_cast<size_t>(e.text_hash ^ (uint64_t{e.parent} * 0x9E3779B97F4A7C15ULL));
+    }
+  };
+  struct LiteralEdgeEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.parent == b.parent && a.text_hash == b.text_hash &&
+             std::string_view(a.text) == std::string_view(b.text);
+    }
+  };
+
   RuleIndex& index_;
   const CompileLimits& limits_;
   uint32_t next_key_ = 0;
+  absl::flat_hash_map<LiteralEdge, uint32_t, LiteralEdgeHash, LiteralEdgeEq> literal_edges_;
   std::vector<RawEntry> raw_entries_;
   std::vector<GuideStep> guide_steps_;
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> node_templates_;  // node → edges
+  absl::flat_hash_map<PackedCondition, uint32_t> packed_numbers_;
 };
 
-size_t RuleIndex::LevelHash(std::string_view level) {
-  return absl::Hash<absl::string_view>{}(Absl(level));
-}
 
 absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet set,
                                                          const CompileLimits& limits) {

@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,9 +39,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/conditions.h"
+#include "engine/edge_table.h"
 #include "engine/pattern.h"
 #include "engine/policy.h"
 #include "engine/request.h"
+#include "engine/span_table.h"
 
 namespace fleetpdp::engine {
 
@@ -116,10 +119,7 @@ class RuleIndex {
 
   static constexpr uint32_t kNone = UINT32_MAX;
 
-  struct Span32 {
-    uint32_t offset = 0;
-    uint32_t size = 0;
-  };
+  using Span32 = SpanTable::Span;
 
   // Principal keys: the ways a policy selects a principal, numbered densely. kAnyKey is "*";
   // group number g has key kFirstGroupKey + g; principal ids and attribute pairs named by
@@ -127,14 +127,21 @@ class RuleIndex {
   static constexpr uint32_t kAnyKey = 0;
   static constexpr uint32_t kFirstGroupKey = 1;
 
-  // One place in a trie where patterns end: (principal key, statement) pairs in entries_, sorted
-  // by key, then statement, without duplicates. A posting with more than kScannedEntries entries
-  // also has the run of each of its keys in runs_, so a check probes it once per principal key
-  // instead of scanning it.
+  // A posting: one place in a trie where patterns end, as a span of entries_ — (principal key,
+  // statement) pairs sorted by key, then statement, without duplicates. A posting with more than
+  // kScannedEntries entries also has the run of each of its keys in runs_, so a check probes it
+  // once per principal key instead of scanning it.
+  //
+  // An entry holds the statement as `ref << 1 | check`, where `check` says whether its
+  // HotStatement must be read once it matched (selector attributes, or conditions that did not
+  // pack), and the number of its packed condition in packed_conditions_ if its only condition
+  // packed. Most statements then cost nothing beyond the entry, and sorting the encoded values
+  // sorts by statement.
   static constexpr uint32_t kScannedEntries = 16;
   struct Entry {
     uint32_t key;
-    StatementRef ref;
+    uint32_t statement;  // ref << 1 | check
+    uint32_t condition;  // in packed_conditions_, or kNone
   };
 
   struct TemplateEdge {
@@ -143,9 +150,9 @@ class RuleIndex {
   };
   struct TrieNode {
     uint32_t plus = kNone;
-    uint32_t terminal = kNone;  // posting of patterns ending at this node
-    uint32_t hash = kNone;      // posting of patterns ending in '#' below this node
-    Span32 templates;           // this node's ${…} edges, in template_edges_
+    Span32 terminal;   // posting of patterns ending at this node
+    Span32 hash;       // posting of patterns ending in '#' below this node
+    Span32 templates;  // this node's ${…} edges, in template_edges_
     // How the edge into this node is labelled, for walks that enumerate children (a '+' or '#'
     // level of a SUBSCRIBE filter against deny patterns): the ${…} edge, if it is one, and
     // whether it is a literal starting with '$'.
@@ -157,71 +164,49 @@ class RuleIndex {
     uint32_t deny = kNone;
   };
 
-  // A literal edge (parent node, level text) → child node. The level's hash is stored and looked
-  // up precomputed, so a check hashes each resource level once for all the tries it walks.
-  struct LiteralEdge {
-    uint32_t parent;
-    size_t text_hash;
-    std::string text;
-  };
-  struct LiteralEdgeKey {
-    uint32_t parent;
-    size_t text_hash;
-    std::string_view text;
-  };
-  struct LiteralEdgeHash {
-    using is_transparent = void;
-    size_t operator()(const LiteralEdge& e) const { return Mix(e.parent, e.text_hash); }
-    size_t operator()(const LiteralEdgeKey& e) const { return Mix(e.parent, e.text_hash); }
-    static size_t Mix(uint32_t parent, size_t text_hash) {
-      uint64_t x = (text_hash ^ (uint64_t{parent} * 0x9E3779B97F4A7C15ULL));
-      x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ULL;
-      return static_cast<size_t>(x ^ (x >> 29));
-    }
-  };
-  struct LiteralEdgeEq {
-    using is_transparent = void;
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return a.parent == b.parent && a.text_hash == b.text_hash &&
-             std::string_view(a.text) == std::string_view(b.text);
-    }
-  };
-  static size_t LevelHash(std::string_view level);
-
-  // What a check needs of a statement once it is a candidate, packed apart from the rest.
-  struct StatementFlags {
-    bool has_conditions = false;
+  // What a check needs of a statement once it is a candidate, packed apart from the rest so
+  // that a statement without conditions costs one small read. `conditions` points into the
+  // statement's CompiledStatement::conditions (never resized after Compile).
+  struct HotStatement {
+    const CompiledCondition* conditions = nullptr;
+    uint32_t condition_count = 0;
+    uint32_t policy = 0;
+    Effect effect = Effect::kAllow;
+    bool needs_groups = false;
     bool selector_attributes = false;  // its policy's selector also requires attribute values
+    std::optional<PackedCondition> packed;  // its only condition, when that one packs
   };
 
   // A principal id the bundle names (as an entity, in a selector, or both).
   struct PrincipalEntry {
     uint32_t entity = kNone;  // index into set_.entities
     uint32_t key = kNone;     // its principal key, when a selector names it
+    Span32 closure;           // the entity's expanded groups, in closure_pool_
   };
 
   PolicySet set_;
   std::vector<CompiledStatement> statements_;
-  std::vector<StatementFlags> flags_;  // by StatementRef
+  std::vector<HotStatement> hot_;  // by StatementRef
 
   // The tries, by action.
   absl::flat_hash_map<std::string, Trie> exact_actions_;
   std::vector<std::pair<std::string, Trie>> prefix_actions_;  // "mqtt:" for "mqtt:*"
   std::vector<TrieNode> nodes_;
-  absl::flat_hash_map<LiteralEdge, uint32_t, LiteralEdgeHash, LiteralEdgeEq> literal_edges_;
+  LiteralEdgeTable literal_edges_;
   std::vector<TemplateEdge> template_edges_;
 
   // Postings (see Entry).
-  std::vector<Span32> postings_;  // into entries_
   std::vector<Entry> entries_;
-  absl::flat_hash_map<uint64_t, Span32> runs_;  // (posting << 32 | key) → run in entries_
+  SpanTable runs_;  // (posting's offset in entries_ << 32 | key) → run in entries_
+  // The distinct packed conditions of statements whose only condition packed: few (statements
+  // of many policies share them), so they stay in cache.
+  std::vector<PackedCondition> packed_conditions_;
 
   // For deny tries only: (node << 32 | principal key) → the children of node on the way to a
   // pattern selected by that key, in guide_children_. A SUBSCRIBE filter's '+' or '#' level
   // against deny patterns enumerates children; the guide lets it visit only those leading to
   // patterns of this principal instead of every deny pattern in the bundle.
-  absl::flat_hash_map<uint64_t, Span32> guide_;
+  SpanTable guide_;
   std::vector<uint32_t> guide_children_;
 
   // Principal ids → entity and key (views into set_).
@@ -233,8 +218,7 @@ class RuleIndex {
   std::vector<std::string> group_names_;
   absl::flat_hash_map<std::string, uint32_t> group_numbers_;
   std::vector<Span32> group_closure_;
-  // Entities: each entity's expanded groups in closure_pool_.
-  std::vector<Span32> entity_closure_;
+  // Group numbers, in spans named by group_closure_ and PrincipalEntry::closure.
   std::vector<uint32_t> closure_pool_;
 };
 

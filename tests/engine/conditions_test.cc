@@ -823,5 +823,61 @@ TEST(ConditionStringTest, IgnoreCaseComparesEverySubstitutedPieceIgnoringCase) {
   EXPECT_FALSE(Holds(R"(StringEqualsIgnoreCase: { context.v: "${principal.id}-e" })", r));
 }
 
+TEST(PackedConditionTest, PacksOnlyTheSimpleShapes) {
+  auto packs = [](std::string_view conditions) {
+    std::shared_ptr<const RuleIndex> index = CompileYaml(PolicyWithConditions(conditions));
+    if (index == nullptr) return false;
+    return PackedCondition::Pack(index->statement(0).conditions.front()).has_value();
+  };
+  EXPECT_TRUE(packs(R"(StringEquals: { principal.attributes.region: "eu" })"));
+  EXPECT_TRUE(packs(R"(NotIpAddress: { context.source_ip: "10.0.0.0/8" })"));
+  EXPECT_TRUE(packs(R"(SemverAtLeast: { principal.attributes.firmware: "2.1.0" })"));
+  EXPECT_FALSE(packs(R"(SemverAtLeast: { principal.attributes.firmware: "2.1.0-rc.1" })"));
+  EXPECT_FALSE(packs(R"(StringEquals: { context.v: ["eu", "us"] })"));
+  EXPECT_FALSE(packs(R"(StringEquals: { context.v: "${principal.id}" })"));
+  EXPECT_FALSE(packs(R"(StringEquals: { principal.type: "device" })"));
+  EXPECT_FALSE(packs(R"(ForAnyValue:StringEquals: { context.v: "eu" })"));
+  EXPECT_FALSE(packs(R"(StringEqualsIgnoreCase: { context.v: "eu" })"));
+  EXPECT_FALSE(packs(R"(NumericLessThan: { context.v: "5" })"));
+}
+
+TEST(PackedConditionTest, DecidesExactlyAsTheConditionItWasPackedFrom) {
+  const std::string conditions[] = {
+      R"(StringEquals: { context.v: "eu" })",
+      R"(StringNotEquals: { context.v: "eu" })",
+      R"(StringEquals: { context.v: "" })",
+      R"(IpAddress: { context.v: "10.0.0.0/8" })",
+      R"(NotIpAddress: { context.v: "2001:db8::/32" })",
+      R"(SemverAtLeast: { context.v: "2.1.0" })",
+      R"(SemverBelow: { context.v: "2.1.0" })",
+      R"(SemverEquals: { context.v: "2" })",
+  };
+  std::vector<Request> requests;
+  requests.push_back(Publish());  // no context.v
+  for (const char* v : {"eu", "EU", "", "10.1.2.3", "2001:db8::1", "11.0.0.1", "2.1.0",
+                        "2.1.0-rc.1", "v2.0.0+build", "2.2", "garbage"}) {
+    requests.push_back(PublishWithValue(v));
+  }
+  Request list = Publish();
+  AddList(list.context, "v", {"eu"});
+  requests.push_back(list);
+  Request pair = Publish();
+  AddList(pair.context, "v", {"eu", "us"});
+  requests.push_back(pair);
+  for (const std::string& text : conditions) {
+    std::shared_ptr<const RuleIndex> index = CompileYaml(PolicyWithConditions(text));
+    ASSERT_NE(index, nullptr);
+    const CompiledCondition& c = index->statement(0).conditions.front();
+    std::optional<PackedCondition> packed = PackedCondition::Pack(c);
+    ASSERT_TRUE(packed.has_value()) << text;
+    for (const Request& r : requests) {
+      RequestView view(r, nullptr);
+      ParsedValues parsed;
+      EXPECT_EQ(packed->Evaluate(view, &parsed), EvaluateCondition(c, view, {})) << text;
+      EXPECT_EQ(packed->Evaluate(view, nullptr), EvaluateCondition(c, view, {})) << text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fleetpdp::engine

@@ -66,6 +66,12 @@ class Generator {
     RandomAttributes(r.principal.attributes);
     if (Chance(0.6)) r.context.push_back(Attribute{"c1", {Pick(kValues)}, false});
     if (Chance(0.4)) r.context.push_back(Attribute{"n", {Pick({"1", "5", "9", "x"})}, false});
+    if (Chance(0.5)) {
+      r.context.push_back(Attribute{"ip", {Pick({"10.1.2.3", "192.0.2.1", "::1", "x"})}, false});
+    }
+    if (Chance(0.5)) {
+      r.context.push_back(Attribute{"ver", {Pick({"2.0.0", "1.9.9", "2.0.0-rc.1", "x"})}, false});
+    }
     r.action = Pick(kActions);
     bool subscribe = r.action == kSubscribe;
     int levels = Int(1, 5);
@@ -170,7 +176,7 @@ class Generator {
 
   Condition RandomCondition() {
     Condition c;
-    switch (Int(0, 7)) {
+    switch (Int(0, 11)) {
       case 0:
         c = {Quantifier::kSingle, "StringEquals", "principal.attributes.k1", {Pick(kValues)}, {}};
         break;
@@ -203,6 +209,18 @@ class Generator {
         break;
       case 6:
         c = {Quantifier::kSingle, "StringEquals", "principal.type", {"service"}, {}};
+        break;
+      case 8:
+        c = {Quantifier::kSingle, Pick({"IpAddress", "NotIpAddress"}), "context.ip",
+             {Pick({"10.0.0.0/8", "192.0.2.1"})}, {}};
+        break;
+      case 9:
+        c = {Quantifier::kSingle, Pick({"SemverAtLeast", "SemverBelow", "SemverEquals"}),
+             "context.ver", {Pick({"2.0.0", "2.0.0-rc.1"})}, {}};
+        break;
+      case 10:
+        c = {Quantifier::kSingle, Pick({"StringEquals", "StringNotEquals"}), "context.c1",
+             {Pick(kValues)}, {}};
         break;
       default:
         c = {Quantifier::kForAnyValue,
