@@ -16,8 +16,6 @@ packages=(
   prometheus
   # the Mosquitto plugin (headers) and its tests (a real broker and its clients)
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients python3
-  # the EMQX endpoint's end-to-end test asks with curl
-  curl
   # style
   clang-format clang-tidy
 )
