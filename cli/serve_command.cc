@@ -18,6 +18,7 @@
 #include "server/bundle_source.h"
 #include "server/decision_log.h"
 #include "server/embedded_example.h"
+#include "server/emqx_http.h"
 #include "server/grpc_server.h"
 #include "server/metrics.h"
 #include "server/reloader.h"
@@ -56,6 +57,10 @@ the published development key — for trying FleetPDP out, never for production.
   --max-batch-size N         most checks in one BatchCheck (default 1000)
   --max-message-bytes N      larger requests are refused before parsing (default 4194304)
   --shutdown-grace DURATION  how long SIGTERM waits for in-flight calls (default 10s)
+  --emqx-listen ADDR         also answer EMQX 5's HTTP authorizer on ADDR (POST or GET
+                             /v1/emqx/authorize; default off)
+  --emqx-principal FIELD     the principal id of an EMQX request: clientid (default) or username
+  --emqx-no-bundle ANSWER    EMQX answer while no bundle is loaded: deny (default) or ignore
 
 Signals: SIGHUP reloads the bundle now; SIGTERM and SIGINT drain in-flight calls and exit.
 )";
@@ -80,6 +85,9 @@ struct Settings {
   size_t max_batch_size = 1000;
   size_t max_message_bytes = 4 << 20;
   absl::Duration shutdown_grace = absl::Seconds(10);
+  std::string emqx_listen;
+  server::EmqxPrincipal emqx_principal = server::EmqxPrincipal::kClientId;
+  server::EmqxNoBundle emqx_no_bundle = server::EmqxNoBundle::kDeny;
 };
 
 absl::Status Apply(Settings& s, const std::string& key, const std::string& value) {
@@ -134,6 +142,16 @@ absl::Status Apply(Settings& s, const std::string& key, const std::string& value
     if (!absl::SimpleAtoi(value, &s.max_message_bytes) || s.max_message_bytes < 1024) {
       return bad("an integer ≥ 1024");
     }
+  } else if (key == "emqx_listen") {
+    s.emqx_listen = value;
+  } else if (key == "emqx_principal") {
+    absl::StatusOr<server::EmqxPrincipal> p = server::ParseEmqxPrincipal(value);
+    if (!p.ok()) return bad("clientid or username");
+    s.emqx_principal = *p;
+  } else if (key == "emqx_no_bundle") {
+    absl::StatusOr<server::EmqxNoBundle> n = server::ParseEmqxNoBundle(value);
+    if (!n.ok()) return bad("deny or ignore");
+    s.emqx_no_bundle = *n;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown setting \"", key, "\""));
   }
@@ -145,7 +163,8 @@ constexpr const char* kKeys[] = {"listen",         "metrics_listen",      "bundl
                                  "persist",        "http_ca_file",        "tls_cert",
                                  "tls_key",        "tls_client_ca",       "tls_refresh_interval",
                                  "decision_log",   "decision_log_sample", "decision_log_mask",
-                                 "max_batch_size", "max_message_bytes",   "shutdown_grace"};
+                                 "max_batch_size", "max_message_bytes",   "shutdown_grace",
+                                 "emqx_listen",    "emqx_principal",      "emqx_no_bundle"};
 
 absl::Status LoadConfig(const std::string& path, Settings& s) {
   absl::StatusOr<std::string> text = bundles::ReadFileBytes(path);
@@ -333,6 +352,24 @@ int RunServeCommand(int argc, char** argv) {
                    s.metrics_listen.empty()
                        ? std::string()
                        : absl::StrCat(", metrics on ", s.metrics_listen, "/metrics")));
+
+  // The EMQX endpoint: after the gRPC server, on its own threads; stopped before the gRPC drain.
+  std::unique_ptr<server::EmqxHttpServer> emqx;
+  if (!s.emqx_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<server::EmqxHttpServer>> made = server::EmqxHttpServer::Start(
+        {.listen = s.emqx_listen, .principal = s.emqx_principal, .no_bundle = s.emqx_no_bundle},
+        holder, log.get());
+    if (!made.ok()) {
+      grpc_server->Shutdown(absl::ZeroDuration());
+      return fail(made.status().message());
+    }
+    emqx = *std::move(made);
+    Log(absl::StrCat("EMQX authorization on ", s.emqx_listen, " (port ", emqx->port(),
+                     ") POST/GET /v1/emqx/authorize, principal ",
+                     s.emqx_principal == server::EmqxPrincipal::kUsername ? "username" : "clientid",
+                     ", without a bundle: ",
+                     s.emqx_no_bundle == server::EmqxNoBundle::kIgnore ? "ignore" : "deny"));
+  }
   reloader.Start(s.poll_interval);
 
   // Wait for signals. Health follows the bundle: SERVING once one is loaded.
@@ -349,6 +386,7 @@ int RunServeCommand(int argc, char** argv) {
       break;
     }
   }
+  if (emqx) emqx->Stop(s.shutdown_grace);
   reloader.Stop();
   grpc_server->Shutdown(s.shutdown_grace);
   if (log) log->Flush();
