@@ -30,8 +30,8 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
-#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "engine/pattern.h"
@@ -132,8 +132,8 @@ class ParsedValues {
     std::optional<T> value;
   };
   template <typename T, size_t N, typename Parse>
-  static const std::optional<T>& Find(absl::InlinedVector<Slot<T>, N>& slots,
-                                      std::string_view text, Parse parse);
+  static const std::optional<T>& Find(absl::InlinedVector<Slot<T>, N>& slots, std::string_view text,
+                                      Parse parse);
 
   absl::InlinedVector<Slot<double>, 2> numbers_;
   absl::InlinedVector<Slot<absl::Time>, 2> dates_;
@@ -144,8 +144,7 @@ class ParsedValues {
 // One condition for one request. `groups` is the principal's expanded group set. `parsed`, when
 // not null, caches parsed request values across the conditions of one request.
 Truth EvaluateCondition(const CompiledCondition& condition, const RequestView& view,
-                        absl::Span<const std::string_view> groups,
-                        ParsedValues* parsed = nullptr);
+                        absl::Span<const std::string_view> groups, ParsedValues* parsed = nullptr);
 
 // A condition of one of the common simple shapes, packed into one small self-contained value so
 // that testing it reads nothing but the request: no quantifier, a principal attribute or context
@@ -197,8 +196,8 @@ class PackedCondition {
   char name_[kMaxName] = {};
   uint8_t text_size_ = 0;  // kString
   char text_[kMaxText] = {};
-  IpNetwork network_;        // kIp
-  Version version_ = {};     // kSemver
+  IpNetwork network_;     // kIp
+  Version version_ = {};  // kSemver
 };
 
 // Whether a statement with `effect` and these conditions applies (the rule above).

@@ -64,7 +64,7 @@ class LiteralEdgeTable {
     uint32_t size = 0;
     union {
       char inline_text[kInlineText] = {};  // size <= kInlineText
-      uint32_t offset;                // into pool_, otherwise
+      uint32_t offset;                     // into pool_, otherwise
     };
   };
 

@@ -124,7 +124,9 @@ void SortUnique(Scratch<T, N>& v) {
 class Evaluator {
  public:
   Evaluator(const RuleIndex& index, const Request& request)
-      : index_(index), request_(request), principal_(FindPrincipal(index, request)),
+      : index_(index),
+        request_(request),
+        principal_(FindPrincipal(index, request)),
         view_(request, principal_.entity == RuleIndex::kNone
                            ? nullptr
                            : &index.set_.entities[principal_.entity]) {}

@@ -197,8 +197,8 @@ class IndexBuilder {
     index_.statements_.push_back(std::move(c));
     const RuleIndex::CompiledStatement& stored = index_.statements_.back();
     index_.hot_.push_back(RuleIndex::HotStatement{
-        stored.conditions.data(), static_cast<uint32_t>(stored.conditions.size()),
-        policy_number, stored.effect, stored.needs_groups,
+        stored.conditions.data(), static_cast<uint32_t>(stored.conditions.size()), policy_number,
+        stored.effect, stored.needs_groups,
         !policy.principals.any && !policy.principals.attributes.empty(),
         stored.conditions.size() == 1 ? PackedCondition::Pack(stored.conditions.front())
                                       : std::nullopt});
@@ -339,8 +339,9 @@ class IndexBuilder {
     node_templates_.clear();
 
     auto entry_order = [](const RawEntry& e) { return std::tie(e.node, e.hash, e.key, e.ref); };
-    std::sort(raw_entries_.begin(), raw_entries_.end(),
-              [&](const RawEntry& a, const RawEntry& b) { return entry_order(a) < entry_order(b); });
+    std::sort(raw_entries_.begin(), raw_entries_.end(), [&](const RawEntry& a, const RawEntry& b) {
+      return entry_order(a) < entry_order(b);
+    });
     raw_entries_.erase(std::unique(raw_entries_.begin(), raw_entries_.end(),
                                    [&](const RawEntry& a, const RawEntry& b) {
                                      return entry_order(a) == entry_order(b);
@@ -388,8 +389,9 @@ class IndexBuilder {
     raw_entries_ = {};
 
     auto step_order = [](const GuideStep& s) { return std::tie(s.node, s.key, s.child); };
-    std::sort(guide_steps_.begin(), guide_steps_.end(),
-              [&](const GuideStep& a, const GuideStep& b) { return step_order(a) < step_order(b); });
+    std::sort(
+        guide_steps_.begin(), guide_steps_.end(),
+        [&](const GuideStep& a, const GuideStep& b) { return step_order(a) < step_order(b); });
     guide_steps_.erase(std::unique(guide_steps_.begin(), guide_steps_.end(),
                                    [&](const GuideStep& a, const GuideStep& b) {
                                      return step_order(a) == step_order(b);
@@ -405,10 +407,9 @@ class IndexBuilder {
            ++i) {
         index_.guide_children_.push_back(guide_steps_[i].child);
       }
-      guide.emplace_back(RunKey(first.node, first.key),
-                         RuleIndex::Span32{offset, static_cast<uint32_t>(
-                                                       index_.guide_children_.size()) -
-                                                       offset});
+      guide.emplace_back(
+          RunKey(first.node, first.key),
+          RuleIndex::Span32{offset, static_cast<uint32_t>(index_.guide_children_.size()) - offset});
     }
     index_.guide_ = SpanTable(guide);
     guide_steps_ = {};
@@ -417,8 +418,8 @@ class IndexBuilder {
 
   // The number of `c` in packed_conditions_, added on first use.
   uint32_t PackedNumber(const PackedCondition& c) {
-    auto [it, inserted] = packed_numbers_.emplace(
-        c, static_cast<uint32_t>(index_.packed_conditions_.size()));
+    auto [it, inserted] =
+        packed_numbers_.emplace(c, static_cast<uint32_t>(index_.packed_conditions_.size()));
     if (inserted) index_.packed_conditions_.push_back(c);
     return it->second;
   }
@@ -487,7 +488,6 @@ class IndexBuilder {
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> node_templates_;  // node → edges
   absl::flat_hash_map<PackedCondition, uint32_t> packed_numbers_;
 };
-
 
 absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet set,
                                                          const CompileLimits& limits) {

@@ -173,7 +173,7 @@ class RuleIndex {
     uint32_t policy = 0;
     Effect effect = Effect::kAllow;
     bool needs_groups = false;
-    bool selector_attributes = false;  // its policy's selector also requires attribute values
+    bool selector_attributes = false;       // its policy's selector also requires attribute values
     std::optional<PackedCondition> packed;  // its only condition, when that one packs
   };
 

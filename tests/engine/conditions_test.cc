@@ -781,8 +781,8 @@ TEST(ParsedValuesTest, ConditionsGiveTheSameAnswersWithAndWithoutParsedValues) {
       R"(NumericLessThan: { context.v: "5" })",
       R"(DateLessThan: { context.v: "2026-01-31T00:00:00Z" })",
   };
-  const std::string values[] = {"10.1.2.3", "11.0.0.1", "2.1.0", "2.0.9-rc.1", "3",
-                                "7",        "2026-01-30T00:00:00Z", "garbage"};
+  const std::string values[] = {
+      "10.1.2.3", "11.0.0.1", "2.1.0", "2.0.9-rc.1", "3", "7", "2026-01-30T00:00:00Z", "garbage"};
   for (const std::string& text : conditions) {
     std::shared_ptr<const RuleIndex> index = CompileYaml(PolicyWithConditions(text));
     ASSERT_NE(index, nullptr);
@@ -818,8 +818,7 @@ TEST(ConditionStringTest, OperandsWithoutVariablesAreComparedAsWritten) {
 
 TEST(ConditionStringTest, IgnoreCaseComparesEverySubstitutedPieceIgnoringCase) {
   Request r = PublishWithValue("CAM-1-EU");
-  EXPECT_TRUE(
-      Holds(R"(StringEqualsIgnoreCase: { context.v: "${principal.id}-eu" })", r));
+  EXPECT_TRUE(Holds(R"(StringEqualsIgnoreCase: { context.v: "${principal.id}-eu" })", r));
   EXPECT_FALSE(Holds(R"(StringEqualsIgnoreCase: { context.v: "${principal.id}-e" })", r));
 }
 

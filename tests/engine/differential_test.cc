@@ -211,16 +211,25 @@ class Generator {
         c = {Quantifier::kSingle, "StringEquals", "principal.type", {"service"}, {}};
         break;
       case 8:
-        c = {Quantifier::kSingle, Pick({"IpAddress", "NotIpAddress"}), "context.ip",
-             {Pick({"10.0.0.0/8", "192.0.2.1"})}, {}};
+        c = {Quantifier::kSingle,
+             Pick({"IpAddress", "NotIpAddress"}),
+             "context.ip",
+             {Pick({"10.0.0.0/8", "192.0.2.1"})},
+             {}};
         break;
       case 9:
-        c = {Quantifier::kSingle, Pick({"SemverAtLeast", "SemverBelow", "SemverEquals"}),
-             "context.ver", {Pick({"2.0.0", "2.0.0-rc.1"})}, {}};
+        c = {Quantifier::kSingle,
+             Pick({"SemverAtLeast", "SemverBelow", "SemverEquals"}),
+             "context.ver",
+             {Pick({"2.0.0", "2.0.0-rc.1"})},
+             {}};
         break;
       case 10:
-        c = {Quantifier::kSingle, Pick({"StringEquals", "StringNotEquals"}), "context.c1",
-             {Pick(kValues)}, {}};
+        c = {Quantifier::kSingle,
+             Pick({"StringEquals", "StringNotEquals"}),
+             "context.c1",
+             {Pick(kValues)},
+             {}};
         break;
       default:
         c = {Quantifier::kForAnyValue,

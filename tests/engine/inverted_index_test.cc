@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/engine/engine_test_util.h"
 #include "engine/rule_index.h"
 #include "gtest/gtest.h"
+#include "tests/engine/engine_test_util.h"
 
 namespace fleetpdp::engine {
 namespace {
