@@ -195,8 +195,9 @@ int main(int argc, char** argv) {
   mosquitto_lib_cleanup();
 
   double rate = static_cast<double>(last - first) / seconds;
-  std::printf("deliveries_per_second %.0f\ndelivered %llu\n", rate,
-              static_cast<unsigned long long>(last - first));
+  std::printf("deliveries_per_second %.0f\ndelivered %llu\ndelivered_total %llu\n", rate,
+              static_cast<unsigned long long>(last - first),
+              static_cast<unsigned long long>(counter.delivered.load()));
   if (failed) std::cerr << "fleetpdp_mqtt_bench: a publisher failed or was disconnected\n";
   return failed || last == first ? 1 : 0;
 }

@@ -2,7 +2,9 @@
 # Messages/s through Mosquitto: no plugin, the FleetPDP plugin in local mode, and in remote mode
 # with a warm cache, interleaved over several rounds. The broker is pinned to core 0, the load
 # (fleetpdp_mqtt_bench) and, in remote mode, `fleetpdp serve` to core 1. Prints a markdown table of
-# medians with min–max and the ratio to no plugin.
+# medians with min–max and the ratio to no plugin, and the broker's CPU time per delivered
+# message (from /proc: user + system time over all messages of the run), which does not depend
+# on whether the load generator or the broker was the bottleneck.
 #   benchmarks/broker/run.sh [--build-dir build/release] [--rounds 3] [--seconds 5] [--quick]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -60,31 +62,41 @@ one() {
   local out
   out=$(taskset -c 1 "$bench" --port "$port" --seconds "$seconds" --warmup 1) ||
     { echo "run.sh: $1: the load failed: $out" >&2; cat "$work/$1.log" >&2; exit 1; }
+  # utime + stime (clock ticks) of the broker so far: fields 14 and 15 of /proc/PID/stat.
+  local ticks hz total
+  ticks=$(awk '{print $14 + $15}' "/proc/$broker/stat")
+  hz=$(getconf CLK_TCK)
   kill -TERM "$broker"; wait "$broker" 2>/dev/null || true
-  sed -n 's/^deliveries_per_second //p' <<<"$out"
+  total=$(sed -n 's/^delivered_total //p' <<<"$out")
+  echo "$(sed -n 's/^deliveries_per_second //p' <<<"$out") $(awk -v t="$ticks" -v hz="$hz" -v n="$total" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')"
 }
 
-declare -A results
+declare -A results cpu
 for r in $(seq "$rounds"); do
   for config in none local remote; do
-    v=$(one "$config")
+    read -r v c <<<"$(one "$config")"
     results[$config]+="$v "
-    echo "round $r: $config $v deliveries/s" >&2
+    cpu[$config]+="$c "
+    echo "round $r: $config $v deliveries/s, broker CPU $c µs/delivery" >&2
   done
 done
 
-stats() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d %d %d", m, a[1], a[NR]}'; }
+stats() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%s %s %s", m, a[1], a[NR]}'; }
 read -r base _ _ <<<"$(stats "${results[none]}")"
-echo "| Mosquitto 2.0.11 | deliveries/s (median) | min–max | vs no plugin |"
-echo "| --- | ---: | ---: | ---: |"
+read -r cbase _ _ <<<"$(stats "${cpu[none]}")"
+echo "| Mosquitto 2.0.11 | deliveries/s (median) | min–max | vs no plugin | broker CPU µs/delivery (median) | min–max | vs no plugin |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for config in none local remote; do
   read -r med lo hi <<<"$(stats "${results[$config]}")"
+  read -r cmed clo chi <<<"$(stats "${cpu[$config]}")"
   name=$config
   [ "$config" = none ] && name="no plugin"
   [ "$config" = local ] && name="FleetPDP plugin, local mode"
   [ "$config" = remote ] && name="FleetPDP plugin, remote mode (warm cache)"
-  awk -v n="$name" -v m="$med" -v lo="$lo" -v hi="$hi" -v b="$base" \
-    'BEGIN {printf "| %s | %d | %d–%d | %.2f× |\n", n, m, lo, hi, (b > 0 ? m / b : 0)}'
+  awk -v n="$name" -v m="$med" -v lo="$lo" -v hi="$hi" -v b="$base" -v cm="$cmed" -v cl="$clo" \
+      -v ch="$chi" -v cb="$cbase" \
+    'BEGIN {printf "| %s | %d | %d–%d | %.2f× | %.2f | %.2f–%.2f | %.2f× |\n", n, m, lo, hi,
+            (b > 0 ? m / b : 0), cm, cl, ch, (cb > 0 ? cm / cb : 0)}'
 done
 echo
 echo "$rounds rounds × ${seconds} s, interleaved; 2 publishers (QoS 1, window 64) → 1 subscriber (QoS 1);" \
