@@ -51,7 +51,8 @@ void FillAnswer(v1::CheckResponse& out) {
 // CheckStream without work: one outstanding read; answers wait in a queue while a write is in
 // flight (gRPC allows one), and reading pauses when kMaxQueued answers wait — the same flow
 // control FleetPDP applies. Deletes itself in OnDone.
-class FloorStream final : public grpc::ServerBidiReactor<v1::CheckStreamRequest, v1::CheckStreamResponse> {
+class FloorStream final
+    : public grpc::ServerBidiReactor<v1::CheckStreamRequest, v1::CheckStreamResponse> {
  public:
   FloorStream() { StartRead(&request_); }
 
@@ -127,8 +128,8 @@ class FloorStream final : public grpc::ServerBidiReactor<v1::CheckStreamRequest,
   bool ShouldFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || writing_ || !read_done_) return false;
     finished_ = true;
-    finish_status_ = broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream broken")
-                             : grpc::Status::OK;
+    finish_status_ =
+        broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream broken") : grpc::Status::OK;
     return true;
   }
   void FinishNow() { Finish(finish_status_); }

@@ -15,7 +15,8 @@ Histogram::Snapshot Histogram::TakeSnapshot() const {
     s.max_ = UpperBound(b);
     // The bucket's midpoint stands for its values: the mean is as precise as the buckets.
     const uint64_t low = b == 0 ? 0 : UpperBound(b - 1) + 1;
-    s.sum_ += static_cast<double>(n) * (static_cast<double>(low) + static_cast<double>(UpperBound(b))) / 2;
+    s.sum_ += static_cast<double>(n) *
+              (static_cast<double>(low) + static_cast<double>(UpperBound(b))) / 2;
   }
   return s;
 }

@@ -56,7 +56,8 @@ TEST(HistogramTest, PercentilesMatchSortedValuesWithinTheBucketWidth) {
     const auto rank = static_cast<size_t>(std::ceil(p / 100 * static_cast<double>(values.size())));
     const uint64_t exact = values[rank - 1];
     EXPECT_GE(s.Percentile(p), exact) << "p" << p;
-    EXPECT_LE(static_cast<double>(s.Percentile(p)), static_cast<double>(exact) * 1.008 + 1) << "p" << p;
+    EXPECT_LE(static_cast<double>(s.Percentile(p)), static_cast<double>(exact) * 1.008 + 1)
+        << "p" << p;
   }
   EXPECT_NEAR(s.mean(), 50'000.0 * std::exp(0.8 * 0.8 / 2), 1'000);
 }

@@ -136,7 +136,8 @@ absl::StatusOr<Options> ParseFlags(int argc, char** argv) {
       flag = flag.substr(0, eq);
     } else if (flag != "--allow-remote" && flag != "--json" && flag != "--fail-on-unexpected" &&
                flag != "--help" && flag != "-h") {
-      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value"));
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value"));
       value = args[++i];
     }
     auto duration = [&](absl::Duration& d, bool zero_ok) -> absl::Status {
@@ -220,21 +221,20 @@ absl::StatusOr<Options> ParseFlags(int argc, char** argv) {
 
 constexpr int kCodes = 17;  // grpc::StatusCode 0..16
 constexpr std::array<const char*, kCodes> kCodeNames = {
-    "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",       "DATA_LOSS",
-    "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 // Everything counted while the load runs; updated from gRPC threads.
 struct Stats {
-  Histogram latency;         // calls started after the warm-up
-  Histogram marked_latency;  // … of those, ended while the mark file existed
-  Histogram steady_latency;  // … and the others
-  Histogram interval;        // since the last progress line
-  std::atomic<uint64_t> completed{0};       // all calls, warm-up included (progress)
-  std::atomic<uint64_t> window_calls{0};    // calls that ended inside the measured window
-  std::atomic<uint64_t> errors_total{0};    // all calls, warm-up included
+  Histogram latency;                      // calls started after the warm-up
+  Histogram marked_latency;               // … of those, ended while the mark file existed
+  Histogram steady_latency;               // … and the others
+  Histogram interval;                     // since the last progress line
+  std::atomic<uint64_t> completed{0};     // all calls, warm-up included (progress)
+  std::atomic<uint64_t> window_calls{0};  // calls that ended inside the measured window
+  std::atomic<uint64_t> errors_total{0};  // all calls, warm-up included
   std::array<std::atomic<uint64_t>, kCodes> errors{};
   std::atomic<uint64_t> allow{0}, explicit_deny{0}, default_deny{0}, unexpected{0};
   std::atomic<uint64_t> first_error_reported{0};
@@ -252,7 +252,8 @@ class Runner {
     if (o_.mode == Mode::kBatch) {
       for (size_t start = 0; start + per_call <= order_.size(); start += per_call) {
         v1::BatchCheckRequest& b = batches_.emplace_back();
-        for (size_t j = start; j < start + per_call; ++j) *b.add_checks() = requests_[order_[j]].request;
+        for (size_t j = start; j < start + per_call; ++j)
+          *b.add_checks() = requests_[order_[j]].request;
       }
     }
     for (int c = 0; c < o_.connections; ++c) {
@@ -297,8 +298,8 @@ class Runner {
     Progress();
     if (sender.joinable()) sender.join();
     // Let outstanding calls end; a call cannot outlive its deadline, a stream message can.
-    const Clock::time_point give_up = Clock::now() + absl::ToChronoNanoseconds(o_.deadline) +
-                                      std::chrono::seconds(5);
+    const Clock::time_point give_up =
+        Clock::now() + absl::ToChronoNanoseconds(o_.deadline) + std::chrono::seconds(5);
     while (outstanding_.load() > 0 || active_slots_.load() > 0) {
       if (Clock::now() > give_up) {
         std::fprintf(stderr, "fleetpdp_loadgen: %" PRIu64 " calls did not end; giving up\n",
@@ -326,9 +327,7 @@ class Runner {
     if (o_.count > 0 && issued_.fetch_add(1, std::memory_order_relaxed) >= o_.count) return false;
     return true;
   }
-  size_t NextIndex(size_t modulo) {
-    return next_.fetch_add(1, std::memory_order_relaxed) % modulo;
-  }
+  size_t NextIndex(size_t modulo) { return next_.fetch_add(1, std::memory_order_relaxed) % modulo; }
   const client::Client& ClientFor(size_t i) const { return *clients_[i % clients_.size()]; }
 
   void CountError(int code, absl::string_view message) {
@@ -348,7 +347,8 @@ class Runner {
       stats_.default_deny.fetch_add(1, std::memory_order_relaxed);
     }
     const std::optional<v1::Decision>& expect = requests_[request].expect;
-    if (expect && *expect != r.decision()) stats_.unexpected.fetch_add(1, std::memory_order_relaxed);
+    if (expect && *expect != r.decision())
+      stats_.unexpected.fetch_add(1, std::memory_order_relaxed);
   }
 
   // One call ended: `start` is when it was sent (closed loop) or meant to be sent (open loop).
@@ -520,14 +520,13 @@ class Runner {
       Histogram::Snapshot interval = stats_.interval.TakeSnapshot();
       stats_.interval.Reset();
       const double seconds = std::chrono::duration<double>(now - last_time).count();
-      std::fprintf(stderr,
-                   "[%5.1fs]%s %10.0f calls/s  p99 %8.3f ms  errors %" PRIu64 "  in flight %" PRIu64
-                   "\n",
-                   std::chrono::duration<double>(now - t0_).count(),
-                   now < measure_start_ ? " warm-up" : "",
-                   static_cast<double>(completed - last) / seconds,
-                   static_cast<double>(interval.Percentile(99)) / 1e6, stats_.errors_total.load(),
-                   outstanding_.load() + static_cast<uint64_t>(std::max<int64_t>(0, active_slots_.load())));
+      std::fprintf(
+          stderr,
+          "[%5.1fs]%s %10.0f calls/s  p99 %8.3f ms  errors %" PRIu64 "  in flight %" PRIu64 "\n",
+          std::chrono::duration<double>(now - t0_).count(), now < measure_start_ ? " warm-up" : "",
+          static_cast<double>(completed - last) / seconds,
+          static_cast<double>(interval.Percentile(99)) / 1e6, stats_.errors_total.load(),
+          outstanding_.load() + static_cast<uint64_t>(std::max<int64_t>(0, active_slots_.load())));
       last = completed;
       last_time = now;
       if (final || (o_.count > 0 && issued_.load() >= o_.count && active_slots_.load() == 0 &&
@@ -562,7 +561,8 @@ int Runner::Report() const {
   const Histogram::Snapshot lat = stats_.latency.TakeSnapshot();
   const Histogram::Snapshot marked = stats_.marked_latency.TakeSnapshot();
   const Histogram::Snapshot steady = stats_.steady_latency.TakeSnapshot();
-  const double seconds = std::max(1e-9, std::chrono::duration<double>(window_end_ - measure_start_).count());
+  const double seconds =
+      std::max(1e-9, std::chrono::duration<double>(window_end_ - measure_start_).count());
   const uint64_t calls = stats_.window_calls.load();
   const uint64_t per_call = o_.mode == Mode::kBatch ? static_cast<uint64_t>(o_.batch) : 1;
   const double rps = static_cast<double>(calls) / seconds;
@@ -584,19 +584,22 @@ int Runner::Report() const {
         Micros(h.Percentile(99.9)), Micros(h.max()), h.mean() / 1e3);
   };
   if (o_.json) {
-    std::cout << absl::StrFormat(
-        R"({"target": "%s", "mode": "%s", "loop": "%s", "connections": %d, "inflight": %d, )"
-        R"("rate": %.1f, "seconds": %.3f, "calls": %d, "checks": %d, "calls_per_s": %.1f, )"
-        R"("checks_per_s": %.1f, "latency_us": %s, "marked_latency_us": %s, "unmarked_latency_us": %s, )"
-        R"("errors_total": %d, "errors": {%s}, "decisions": {"allow": %d, "explicit_deny": %d, )"
-        R"("default_deny": %d}, "unexpected": %d, "max_send_lag_us": %s})",
-        o_.target, ModeName(o_), o_.rate > 0 ? "open" : "closed", o_.connections, o_.inflight,
-        o_.rate, seconds, calls, calls * per_call, rps, rps * static_cast<double>(per_call),
-        percentiles(lat), percentiles(marked), percentiles(steady), stats_.errors_total.load(), absl::StrJoin(errors, ", "),
-        stats_.allow.load(), stats_.explicit_deny.load(), stats_.default_deny.load(),
-        stats_.unexpected.load(),
-        Micros(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(max_lag_).count())))
-              << "\n";
+    std::cout
+        << absl::StrFormat(
+               R"({"target": "%s", "mode": "%s", "loop": "%s", "connections": %d, "inflight": %d, )"
+               R"("rate": %.1f, "seconds": %.3f, "calls": %d, "checks": %d, "calls_per_s": %.1f, )"
+               R"("checks_per_s": %.1f, "latency_us": %s, "marked_latency_us": %s, "unmarked_latency_us": %s, )"
+               R"("errors_total": %d, "errors": {%s}, "decisions": {"allow": %d, "explicit_deny": %d, )"
+               R"("default_deny": %d}, "unexpected": %d, "max_send_lag_us": %s})",
+               o_.target, ModeName(o_), o_.rate > 0 ? "open" : "closed", o_.connections,
+               o_.inflight, o_.rate, seconds, calls, calls * per_call, rps,
+               rps * static_cast<double>(per_call), percentiles(lat), percentiles(marked),
+               percentiles(steady), stats_.errors_total.load(), absl::StrJoin(errors, ", "),
+               stats_.allow.load(), stats_.explicit_deny.load(), stats_.default_deny.load(),
+               stats_.unexpected.load(),
+               Micros(static_cast<uint64_t>(
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(max_lag_).count())))
+        << "\n";
   } else {
     std::cout << absl::StrFormat(
         "fleetpdp_loadgen: %s, %d connections × %s, %s, %.1f s measured after %s warm-up, %s\n"

@@ -89,8 +89,8 @@ std::string List(const std::vector<std::string>& items) {
 std::string Attributes(const std::vector<engine::Attribute>& attributes) {
   std::vector<std::string> parts;
   for (const engine::Attribute& a : attributes) {
-    parts.push_back(absl::StrCat(Q(a.key), ": ",
-                                 a.is_list || a.values.size() != 1 ? List(a.values) : Q(a.values[0])));
+    parts.push_back(absl::StrCat(
+        Q(a.key), ": ", a.is_list || a.values.size() != 1 ? List(a.values) : Q(a.values[0])));
   }
   return absl::StrCat("{", absl::StrJoin(parts, ", "), "}");
 }
@@ -120,14 +120,16 @@ void WritePolicy(std::ostream& out, const engine::Policy& p) {
     }
     if (!p.principals.attributes.empty()) {
       std::vector<std::string> attrs;
-      for (const auto& [k, v] : p.principals.attributes) attrs.push_back(absl::StrCat(Q(k), ": ", Q(v)));
+      for (const auto& [k, v] : p.principals.attributes)
+        attrs.push_back(absl::StrCat(Q(k), ": ", Q(v)));
       parts.push_back(absl::StrCat("attributes: {", absl::StrJoin(attrs, ", "), "}"));
     }
     out << "{" << absl::StrJoin(parts, ", ") << "}\n";
   }
   out << "  statements:\n";
   for (const engine::Statement& s : p.statements) {
-    out << "    - {id: " << Q(s.id) << ", effect: " << (s.effect == engine::Effect::kAllow ? "allow" : "deny")
+    out << "    - {id: " << Q(s.id)
+        << ", effect: " << (s.effect == engine::Effect::kAllow ? "allow" : "deny")
         << ", actions: " << List(s.actions) << ", resources: " << List(s.resources);
     if (!s.conditions.empty()) {
       // Operator → attribute path → values, in first-seen order of operators.
@@ -167,12 +169,13 @@ bool Close(std::ofstream& out, const fs::path& path) {
 std::string RequestLine(const engine::Request& r, bool allowed) {
   std::vector<std::string> context;
   for (const engine::Attribute& a : r.context) {
-    context.push_back(absl::StrCat(Q(a.key), ": ", a.values.size() == 1 ? Q(a.values[0]) : List(a.values)));
+    context.push_back(
+        absl::StrCat(Q(a.key), ": ", a.values.size() == 1 ? Q(a.values[0]) : List(a.values)));
   }
   return absl::StrCat("{\"principal\": ", Q(r.principal.id), ", \"action\": ", Q(r.action),
                       ", \"resource\": ", Q(r.resource), ", \"context\": {",
-                      absl::StrJoin(context, ", "), "}, \"expect\": ", allowed ? "\"allow\"" : "\"deny\"",
-                      "}");
+                      absl::StrJoin(context, ", "),
+                      "}, \"expect\": ", allowed ? "\"allow\"" : "\"deny\"", "}");
 }
 
 void Progress(const std::string& what, size_t done, size_t total) {
@@ -253,16 +256,17 @@ int Main(int argc, char** argv) {
     std::ofstream m(root / "manifest.yaml");
     m << "name: synthetic-fleet\nrevision: " << revision << "\ncreated: \""
       << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()) << "\"\n"
-      << "description: " << Q(absl::StrCat("fleetpdp_make_fleet: ", fleet.statements, " statements, ",
-                                           fleet.entities, " devices, ", fleet.groups, " groups, seed ",
-                                           fleet.seed))
+      << "description: "
+      << Q(absl::StrCat("fleetpdp_make_fleet: ", fleet.statements, " statements, ", fleet.entities,
+                        " devices, ", fleet.groups, " groups, seed ", fleet.seed))
       << "\n";
     if (!Close(m, root / "manifest.yaml")) return 1;
   }
 
   constexpr size_t kPoliciesPerFile = 2'000;
   for (size_t first = 0; first < set.policies.size(); first += kPoliciesPerFile) {
-    const fs::path path = root / "policies" / absl::StrFormat("policies-%03d.yaml", first / kPoliciesPerFile);
+    const fs::path path =
+        root / "policies" / absl::StrFormat("policies-%03d.yaml", first / kPoliciesPerFile);
     std::ofstream out(path);
     const size_t last = std::min(set.policies.size(), first + kPoliciesPerFile);
     for (size_t i = first; i < last; ++i) WritePolicy(out, set.policies[i]);
@@ -283,7 +287,8 @@ int Main(int argc, char** argv) {
   }
   constexpr size_t kEntitiesPerFile = 100'000;
   for (size_t first = 0; first < set.entities.size(); first += kEntitiesPerFile) {
-    const fs::path path = root / "entities" / absl::StrFormat("devices-%03d.yaml", first / kEntitiesPerFile);
+    const fs::path path =
+        root / "entities" / absl::StrFormat("devices-%03d.yaml", first / kEntitiesPerFile);
     std::ofstream out(path);
     out << "apiVersion: fleetpdp/v1\nkind: Entities\n";
     const size_t last = std::min(set.entities.size(), first + kEntitiesPerFile);
@@ -337,7 +342,9 @@ int Main(int argc, char** argv) {
         continue;
       }
       const engine::Request& r = requests[i];
-      out << "  - {name: " << Q(absl::StrCat("request ", i, " (", std::string(benchmarks::RequestKindName(kinds[i % kinds.size()])), ")"))
+      out << "  - {name: "
+          << Q(absl::StrCat("request ", i, " (",
+                            std::string(benchmarks::RequestKindName(kinds[i % kinds.size()])), ")"))
           << ", principal: " << Q(r.principal.id) << ", action: " << Q(r.action)
           << ", resource: " << Q(r.resource) << ", context: " << Attributes(r.context)
           << ", expect: " << (allowed[i] ? "allow" : "deny") << "}\n";
@@ -353,9 +360,12 @@ int Main(int argc, char** argv) {
     }
     if (!Close(out, requests_path)) return 1;
   }
-  std::fprintf(stderr, "wrote %s in %s: %zu policies, %zu groups, %zu devices; %zu of %zu requests allowed\n",
-               out_dir.c_str(), absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))).c_str(),
-               set.policies.size(), set.groups.size(), set.entities.size(), allows, requests.size());
+  std::fprintf(
+      stderr,
+      "wrote %s in %s: %zu policies, %zu groups, %zu devices; %zu of %zu requests allowed\n",
+      out_dir.c_str(),
+      absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))).c_str(),
+      set.policies.size(), set.groups.size(), set.entities.size(), allows, requests.size());
   return 0;
 }
 

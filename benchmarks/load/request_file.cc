@@ -215,7 +215,8 @@ std::vector<uint32_t> MixOrder(const std::vector<WeightedRequest>& requests, siz
   std::vector<uint32_t> round;
   round.reserve(total);
   for (uint32_t i = 0; i < requests.size(); ++i) round.insert(round.end(), requests[i].weight, i);
-  while (order.size() + round.size() <= length) order.insert(order.end(), round.begin(), round.end());
+  while (order.size() + round.size() <= length)
+    order.insert(order.end(), round.begin(), round.end());
   std::mt19937_64 rng(seed);
   std::shuffle(round.begin(), round.end(), rng);
   for (size_t i = 0; order.size() < length; ++i) order.push_back(round[i]);

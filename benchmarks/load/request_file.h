@@ -1,8 +1,9 @@
 // Request files for the load generator: which checks to send, in what proportions, and
 // (optionally) what each should be answered.
 //
-//   absl::StatusOr<std::vector<WeightedRequest>> r = ReadRequestFile("benchmarks/requests/example-fleet.jsonl");
-//   std::vector<uint32_t> order = MixOrder(*r, 1000, /*seed=*/1);  // indices into *r
+//   absl::StatusOr<std::vector<WeightedRequest>> r =
+//   ReadRequestFile("benchmarks/requests/example-fleet.jsonl"); std::vector<uint32_t> order =
+//   MixOrder(*r, 1000, /*seed=*/1);  // indices into *r
 //
 // Two formats with the same fields, chosen by the file name: JSON lines (*.jsonl, *.ndjson,
 // *.json: one object per line; blank lines and lines starting with '#' are skipped) or YAML

@@ -52,22 +52,31 @@ TEST(RequestFileTest, YamlTakesAListUnderRequests) {
 }
 
 TEST(RequestFileTest, AnUnknownKeyNamesFileAndLine) {
-  EXPECT_THAT(ParseRequests("r.jsonl", "\n{\"principal\": \"a\", \"action\": \"x\", \"resource\": \"r\", \"wieght\": 2}\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("r.jsonl:2: unknown key \"wieght\"")));
+  EXPECT_THAT(
+      ParseRequests(
+          "r.jsonl",
+          "\n{\"principal\": \"a\", \"action\": \"x\", \"resource\": \"r\", \"wieght\": 2}\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("r.jsonl:2: unknown key \"wieght\"")));
 }
 
 TEST(RequestFileTest, AMissingRequiredFieldIsNamed) {
   EXPECT_THAT(ParseRequests("r.jsonl", R"({"principal": "a", "action": "x"})"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"resource\" is required")));
   EXPECT_THAT(ParseRequests("r.yaml", "- {action: x, resource: r}\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("r.yaml:1: \"principal\" is required")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("r.yaml:1: \"principal\" is required")));
 }
 
 TEST(RequestFileTest, BadWeightAndExpectAreRefused) {
-  EXPECT_THAT(ParseRequests("r.jsonl", R"({"principal": "a", "action": "x", "resource": "r", "weight": 0})"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"weight\": \"0\" is not a positive integer")));
-  EXPECT_THAT(ParseRequests("r.jsonl", R"({"principal": "a", "action": "x", "resource": "r", "expect": "yes"})"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"expect\": \"yes\" is not allow or deny")));
+  EXPECT_THAT(ParseRequests("r.jsonl",
+                            R"({"principal": "a", "action": "x", "resource": "r", "weight": 0})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("\"weight\": \"0\" is not a positive integer")));
+  EXPECT_THAT(
+      ParseRequests("r.jsonl",
+                    R"({"principal": "a", "action": "x", "resource": "r", "expect": "yes"})"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("\"expect\": \"yes\" is not allow or deny")));
 }
 
 TEST(RequestFileTest, MalformedJsonNamesTheLine) {

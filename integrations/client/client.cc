@@ -28,8 +28,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& option, const std::strin
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
-    std::string message = absl::StrCat("tls.", option, ": cannot read \"", path, "\": ",
-                                       std::strerror(err));
+    std::string message =
+        absl::StrCat("tls.", option, ": cannot read \"", path, "\": ", std::strerror(err));
     return err == EACCES ? absl::PermissionDeniedError(message) : absl::NotFoundError(message);
   }
   std::ostringstream text;
@@ -89,9 +89,9 @@ struct AsyncCall {
   std::function<void(absl::Status)> done;
 };
 
-class StreamImpl final : public CheckStream,
-                         public grpc::ClientBidiReactor<v1::CheckStreamRequest,
-                                                        v1::CheckStreamResponse> {
+class StreamImpl final
+    : public CheckStream,
+      public grpc::ClientBidiReactor<v1::CheckStreamRequest, v1::CheckStreamResponse> {
  public:
   StreamImpl(v1::DecisionService::Stub& stub, bool wait_for_ready, std::string target,
              std::function<void(const v1::CheckStreamResponse&)> on_answer)
@@ -134,8 +134,9 @@ class StreamImpl final : public CheckStream,
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(&done_));
     if (status_.ok()) return absl::OkStatus();
-    return absl::Status(static_cast<absl::StatusCode>(status_.error_code()),
-                        absl::StrCat("CheckStream at \"", target_, "\": ", status_.error_message()));
+    return absl::Status(
+        static_cast<absl::StatusCode>(status_.error_code()),
+        absl::StrCat("CheckStream at \"", target_, "\": ", status_.error_message()));
   }
 
   void OnWriteDone(bool ok) override {
@@ -179,7 +180,7 @@ class StreamImpl final : public CheckStream,
   const std::string target_;
   const std::function<void(const v1::CheckStreamResponse&)> on_answer_;
   grpc::ClientContext context_;
-  v1::CheckStreamResponse answer_;     // owned by the read path: one read at a time
+  v1::CheckStreamResponse answer_;    // owned by the read path: one read at a time
   v1::CheckStreamRequest in_flight_;  // owned by the write path while writing_
 
   absl::Mutex mu_;
@@ -238,8 +239,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(const ClientOptions& opti
   if (options.deadline <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("deadline: must be positive");
   }
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      Credentials(options.tls);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = Credentials(options.tls);
   if (!credentials.ok()) return credentials.status();
 
   grpc::ChannelArguments args;
@@ -271,9 +271,8 @@ void Client::Prepare(grpc::ClientContext& context) const {
 
 absl::Status Client::Error(const grpc::Status& status, const char* method) const {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(
-      static_cast<absl::StatusCode>(status.error_code()),
-      absl::StrCat(method, " at \"", target_, "\": ", status.error_message()));
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(method, " at \"", target_, "\": ", status.error_message()));
 }
 
 absl::StatusOr<v1::CheckResponse> Client::Check(const v1::CheckRequest& request) const {
@@ -301,8 +300,7 @@ absl::StatusOr<v1::BundleInfo> Client::GetBundleInfo() const {
   grpc::ClientContext context;
   Prepare(context);
   v1::BundleInfo info;
-  if (grpc::Status s = stub_->GetBundleInfo(&context, v1::GetBundleInfoRequest(), &info);
-      !s.ok()) {
+  if (grpc::Status s = stub_->GetBundleInfo(&context, v1::GetBundleInfoRequest(), &info); !s.ok()) {
     return Error(s, "GetBundleInfo");
   }
   return info;
@@ -319,8 +317,7 @@ void Client::CheckAsync(const v1::CheckRequest* request, v1::CheckResponse* resp
   });
 }
 
-void Client::BatchCheckAsync(const v1::BatchCheckRequest* request,
-                             v1::BatchCheckResponse* response,
+void Client::BatchCheckAsync(const v1::BatchCheckRequest* request, v1::BatchCheckResponse* response,
                              std::function<void(absl::Status)> done) const {
   auto* call = new AsyncCall{{}, std::move(done)};
   Prepare(call->context);
@@ -341,8 +338,8 @@ absl::Status Client::WaitForConnected(absl::Duration timeout) const {
   if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
     return absl::OkStatus();
   }
-  return absl::DeadlineExceededError(absl::StrCat("no connection to \"", target_, "\" within ",
-                                                  absl::FormatDuration(timeout)));
+  return absl::DeadlineExceededError(
+      absl::StrCat("no connection to \"", target_, "\" within ", absl::FormatDuration(timeout)));
 }
 
 }  // namespace fleetpdp::client

@@ -103,8 +103,8 @@ TEST(ChannelTargetTest, AListMixingIpv4AndIpv6IsRefused) {
 }
 
 TEST(ChannelTargetTest, AnEmptyTargetIsRefused) {
-  EXPECT_THAT(ChannelTarget(""), StatusIs(absl::StatusCode::kInvalidArgument,
-                                          HasSubstr("target: must not be empty")));
+  EXPECT_THAT(ChannelTarget(""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("target: must not be empty")));
 }
 
 TEST(ServiceConfigTest, RetriesOnlyUnavailableWithTheGivenAttempts) {
@@ -152,14 +152,14 @@ TEST(ClientOptionsTest, AClientCertificateWithoutItsKeyIsRefused) {
   options.tls.emplace();
   options.tls->cert_file = "/tmp/client.pem";
   EXPECT_THAT(Client::Create(options), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("cert_file and key_file go together")));
+                                                HasSubstr("cert_file and key_file go together")));
 }
 
 TEST(ClientOptionsTest, AnInvalidTargetListFailsCreate) {
   ClientOptions options;
   options.target = "a:1,b:2";
-  EXPECT_THAT(Client::Create(options), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                HasSubstr("is not an IP address")));
+  EXPECT_THAT(Client::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not an IP address")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,9 +225,8 @@ TEST_F(ClientServerTest, BatchCheckWithOneInvalidCheckFailsNamingIt) {
   v1::BatchCheckRequest batch;
   *batch.add_checks() = OwnTelemetry();
   *batch.add_checks() = MakeCheck("", "mqtt:publish", "a/b");
-  EXPECT_THAT(client->BatchCheck(batch),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("BatchCheck at \"127.0.0.1:")));
+  EXPECT_THAT(client->BatchCheck(batch), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                  HasSubstr("BatchCheck at \"127.0.0.1:")));
   EXPECT_THAT(client->BatchCheck(batch),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("checks[1].principal.id")));
 }
