@@ -349,9 +349,9 @@ int RunServeCommand(int argc, char** argv) {
   grpc_server = *std::move(started);
   if (holder.Current()) grpc_server->SetServing(true);
   Log(absl::StrCat("listening on ", s.listen, " (port ", grpc_server->port(), ") over ", transport,
-                   s.metrics_listen.empty()
-                       ? std::string()
-                       : absl::StrCat(", metrics on ", s.metrics_listen, "/metrics")));
+                   s.metrics_listen.empty() ? std::string()
+                                            : absl::StrCat(", metrics on ", s.metrics_listen,
+                                                           "/metrics, port ", (*metrics)->port())));
 
   // The EMQX endpoint: after the gRPC server, on its own threads; stopped before the gRPC drain.
   std::unique_ptr<server::EmqxHttpServer> emqx;
