@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "absl/synchronization/mutex.h"
 #include "cli/commands.h"
 
 namespace {
@@ -33,6 +34,10 @@ Run "fleetpdp COMMAND --help" for a command's flags. "fleetpdp --version" prints
 
 int main(int argc, char** argv) {
   using namespace fleetpdp::cli;
+  // Debian builds Abseil without NDEBUG, so every absl::Mutex (gRPC's included) keeps a lock-order
+  // graph for deadlock detection: ~3,000 instructions per gRPC call (docs/performance.md). The
+  // tests keep the detector (they do not run this main).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc < 2) {
     std::cerr << kUsage;
     return kExitUsage;
