@@ -478,4 +478,14 @@ std::string DecisionLog::last_error() const {
   return impl_->last_error;
 }
 
+std::string NextDecisionId() {
+  static const uint64_t prefix = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  static std::atomic<uint64_t> counter{0};
+  const uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  return absl::StrCat(absl::Hex(prefix, absl::kZeroPad16), "-", absl::Hex(n));
+}
+
 }  // namespace fleetpdp::server

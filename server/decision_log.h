@@ -47,6 +47,10 @@ struct DecisionRecord {
   absl::Duration latency;
 };
 
+// A decision id unique across replicas and restarts: a random per-process prefix and a counter,
+// e.g. "a443eb8cdd7d8da0-1f". Returned to callers and written to the log. Thread-safe.
+std::string NextDecisionId();
+
 class DecisionLog {
  public:
   // Errors: InvalidArgument for a bad option (sample rate outside [0, 1], an unknown masked

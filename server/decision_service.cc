@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,17 +49,6 @@ absl::Status ConvertAttributes(const google::protobuf::Map<std::string, v1::Attr
     a.is_list = value.values_size() > 1;
   }
   return absl::OkStatus();
-}
-
-// A decision id unique across replicas and restarts: a random per-process prefix and a counter.
-std::string NextDecisionId() {
-  static const uint64_t prefix = [] {
-    std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }();
-  static std::atomic<uint64_t> counter{0};
-  uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
-  return absl::StrCat(absl::Hex(prefix, absl::kZeroPad16), "-", absl::Hex(n));
 }
 
 v1::Reason ToProto(engine::Reason reason) {

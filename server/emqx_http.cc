@@ -19,7 +19,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -221,17 +220,6 @@ absl::StatusOr<Query> ToQuery(const Fields& fields, const EmqxHttpOptions& optio
     q.retain = !subscribe && *retain == "true";
   }
   return q;
-}
-
-// A decision id unique across replicas and restarts: a random per-process prefix and a counter.
-std::string NextDecisionId() {
-  static const uint64_t prefix = [] {
-    std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }();
-  static std::atomic<uint64_t> counter{0};
-  const uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
-  return absl::StrCat(absl::Hex(prefix, absl::kZeroPad16), "-", absl::Hex(n));
 }
 
 // Evaluates one request and submits it to the decision log (when there is one).
