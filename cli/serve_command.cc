@@ -356,9 +356,13 @@ int RunServeCommand(int argc, char** argv) {
   // The EMQX endpoint: after the gRPC server, on its own threads; stopped before the gRPC drain.
   std::unique_ptr<server::EmqxHttpServer> emqx;
   if (!s.emqx_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<server::EmqxHttpServer>> made = server::EmqxHttpServer::Start(
-        {.listen = s.emqx_listen, .principal = s.emqx_principal, .no_bundle = s.emqx_no_bundle},
-        holder, log.get());
+    server::EmqxHttpOptions emqx_options;
+    emqx_options.listen = s.emqx_listen;
+    emqx_options.principal = s.emqx_principal;
+    emqx_options.no_bundle = s.emqx_no_bundle;
+    emqx_options.metrics = metrics->get();
+    absl::StatusOr<std::unique_ptr<server::EmqxHttpServer>> made =
+        server::EmqxHttpServer::Start(emqx_options, holder, log.get());
     if (!made.ok()) {
       grpc_server->Shutdown(absl::ZeroDuration());
       return fail(made.status().message());

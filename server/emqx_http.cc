@@ -34,6 +34,7 @@
 #include "engine/rule_index.h"
 #include "engine/topic.h"
 #include "server/decision_log.h"
+#include "server/metrics.h"
 
 namespace fleetpdp::server {
 namespace {
@@ -46,7 +47,6 @@ using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kPath = "/v1/emqx/authorize";
-constexpr char kMethodName[] = "EmqxHttp";  // the decision log's "method"
 
 // ---------------------------------------------------------------------------------------------
 // The protocol: request fields → a FleetPDP request → {"result": …}.
@@ -224,13 +224,17 @@ absl::StatusOr<Query> ToQuery(const Fields& fields, const EmqxHttpOptions& optio
 
 // Evaluates one request and submits it to the decision log (when there is one).
 bool Decide(const bundles::LoadedBundle& bundle, engine::Request request, Clock::time_point start,
-            DecisionLog* log) {
+            DecisionLog* log, Metrics* metrics) {
   const engine::Decision decision = engine::Evaluate(*bundle.index, request);
+  if (metrics != nullptr) {
+    metrics->ObserveCheck(Method::kEmqxHttp, request.action, decision.allowed,
+                          absl::FromChrono(Clock::now() - start));
+  }
   if (log != nullptr) {
     DecisionRecord record;
     record.time = absl::Now();
     record.decision_id = NextDecisionId();
-    record.method = kMethodName;
+    record.method = std::string(MethodName(Method::kEmqxHttp));
     record.request = std::move(request);
     record.allowed = decision.allowed;
     record.reason = decision.reason;
@@ -283,19 +287,24 @@ EmqxHttpAnswer AnswerEmqxRequest(const EmqxHttpRequest& in, const EmqxHttpOption
   if (!post && in.method != "GET") {
     return Error(405, absl::StrCat("method ", Quoted(in.method), " not allowed: use POST or GET"));
   }
+  // A request EMQX should not have sent: 400 naming the field, counted like invalid gRPC requests.
+  auto invalid = [&options](const absl::Status& s) {
+    if (options.metrics != nullptr) options.metrics->CountInvalidRequest(Method::kEmqxHttp);
+    return Error(400, Std(s.message()), FieldOf(s));
+  };
   Fields fields;
   if (question != std::string_view::npos) {
     if (absl::Status s = ParseForm(target.substr(question + 1), "query", fields); !s.ok()) {
-      return Error(400, Std(s.message()), FieldOf(s));
+      return invalid(s);
     }
   }
   if (post && !in.body.empty()) {
     absl::Status s = IsJsonBody(in.content_type, in.body) ? ParseJson(in.body, fields)
                                                           : ParseForm(in.body, "body", fields);
-    if (!s.ok()) return Error(400, Std(s.message()), FieldOf(s));
+    if (!s.ok()) return invalid(s);
   }
   absl::StatusOr<Query> query = ToQuery(fields, options);
-  if (!query.ok()) return Error(400, Std(query.status().message()), FieldOf(query.status()));
+  if (!query.ok()) return invalid(query.status());
 
   // One snapshot for both checks of a retained publish.
   const std::shared_ptr<const bundles::LoadedBundle> bundle = holder.Current();
@@ -307,9 +316,11 @@ EmqxHttpAnswer AnswerEmqxRequest(const EmqxHttpRequest& in, const EmqxHttpOption
     retain = query->request;
     retain.action = std::string(engine::kRetain);
   }
-  bool allowed = Decide(*bundle, std::move(query->request), start, log);
+  bool allowed = Decide(*bundle, std::move(query->request), start, log, options.metrics);
   // Both must allow; the second is asked even after a deny so that the log shows both.
-  if (query->retain) allowed = Decide(*bundle, std::move(retain), start, log) && allowed;
+  if (query->retain) {
+    allowed = Decide(*bundle, std::move(retain), start, log, options.metrics) && allowed;
+  }
   return Result(allowed ? "allow" : "deny");
 }
 

@@ -35,6 +35,8 @@
 
 namespace fleetpdp::server {
 
+class Metrics;
+
 class DecisionLog;
 
 // Which request field is the principal id.
@@ -57,6 +59,9 @@ struct EmqxHttpOptions {
   absl::Duration idle_timeout = absl::Seconds(60);
   // For reading a request's body once its header arrived, and for writing an answer.
   absl::Duration io_timeout = absl::Seconds(10);
+  // Decisions and invalid requests are counted here under method "EmqxHttp" when non-null; it
+  // must outlive the server.
+  Metrics* metrics = nullptr;
 };
 
 // One HTTP request as the transport received it, and the answer to send.

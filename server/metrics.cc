@@ -29,8 +29,8 @@
 namespace fleetpdp::server {
 namespace {
 
-constexpr std::array<Method, 3> kMethods = {Method::kCheck, Method::kBatchCheck,
-                                            Method::kCheckStream};
+constexpr std::array<Method, 4> kMethods = {Method::kCheck, Method::kBatchCheck,
+                                            Method::kCheckStream, Method::kEmqxHttp};
 constexpr std::array<std::string_view, 5> kMqttActions = {
     engine::kConnect, engine::kPublish, engine::kSubscribe, engine::kReceive, engine::kRetain};
 
@@ -62,6 +62,8 @@ std::string_view MethodName(Method method) {
       return "BatchCheck";
     case Method::kCheckStream:
       return "CheckStream";
+    case Method::kEmqxHttp:
+      return "EmqxHttp";
   }
   return "unknown";
 }

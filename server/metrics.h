@@ -30,8 +30,9 @@ class Registry;
 
 namespace fleetpdp::server {
 
-enum class Method : uint8_t { kCheck, kBatchCheck, kCheckStream };
-std::string_view MethodName(Method method);  // "Check", "BatchCheck", "CheckStream"
+// The ways decisions are asked: the three gRPC methods and the EMQX HTTP endpoint.
+enum class Method : uint8_t { kCheck, kBatchCheck, kCheckStream, kEmqxHttp };
+std::string_view MethodName(Method method);  // "Check", "BatchCheck", "CheckStream", "EmqxHttp"
 
 struct MetricsOptions {
   // host:port for the /metrics HTTP endpoint; empty: metrics are kept but not served (tests).

@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/decision_log.h"
+#include "server/metrics.h"
 #include "server/server_test_util.h"
 #include "status_matchers.h"
 
@@ -591,6 +592,24 @@ TEST_F(EmqxHttpTest, DecisionsReachTheDecisionLog) {
   EXPECT_THAT(text.str(), HasSubstr(R"("action":"mqtt:retain")"));
   EXPECT_THAT(text.str(), HasSubstr("10.20.1.7"));
   std::remove(path.c_str());
+}
+
+TEST_F(EmqxHttpTest, DecisionsAndInvalidRequestsAreCountedUnderTheirOwnMethod) {
+  absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create({});
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  Install();
+  EmqxHttpOptions options;
+  options.metrics = metrics->get();
+  Start(options);
+  EXPECT_EQ(PostJson(EmqxJson("cam-0042", "publish", "devices/cam-0042/telemetry/t")).result(),
+            "allow");
+  EXPECT_EQ(PostJson(EmqxJson("cam-0042", "publish", "devices/cam-7/cmd/reboot")).result(), "deny");
+  EXPECT_EQ(PostJson(R"({"clientid":"cam-0042","action":"publish"})").status, 400);
+  EXPECT_EQ(PostJson(R"({"clientid":)").status, 400);
+  const std::string text = (*metrics)->Scrape();
+  EXPECT_THAT(text, HasSubstr(R"(fleetpdp_check_duration_seconds_count{method="EmqxHttp"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(fleetpdp_invalid_requests_total{method="EmqxHttp"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(fleetpdp_check_duration_seconds_count{method="Check"} 0)"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ TEST(MetricsTest, MethodNamesAreTheGrpcMethodNames) {
   EXPECT_EQ(MethodName(Method::kCheck), "Check");
   EXPECT_EQ(MethodName(Method::kBatchCheck), "BatchCheck");
   EXPECT_EQ(MethodName(Method::kCheckStream), "CheckStream");
+  EXPECT_EQ(MethodName(Method::kEmqxHttp), "EmqxHttp");
 }
 
 TEST(MetricsTest, ObserveCheckCountsEachMethodInItsOwnHistogram) {
