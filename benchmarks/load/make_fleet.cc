@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -48,35 +49,11 @@ Writes a synthetic fleet (benchmarks/fleet_generator.h) as a policy source direc
   --force              replace DIR if it exists
 )";
 
-// A YAML double-quoted scalar (JSON string syntax is a subset YAML accepts).
+// A YAML double-quoted scalar: a JSON string (YAML accepts JSON's string syntax), quoted by
+// nlohmann::json; bytes that are not UTF-8 become U+FFFD rather than an exception.
 std::string Q(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string List(const std::vector<std::string>& items) {
