@@ -74,3 +74,21 @@ until_ok() {
     sleep 0.1
   done
 }
+
+# check_deliveries NAME: the dashboard subscribes to all telemetry; d1 publishes as d2 (denied),
+# a secret the dashboard may not receive (publish allowed, receive denied), then d1 and d2 their
+# own telemetry. The subscriber must see exactly the two allowed messages, in order.
+check_deliveries() {
+  sub -i dashboard -t 'devices/+/telemetry/#' -C 2 -W 10 >"$work/dash.out" 2>&1 &
+  pids+=($!)
+  local dash=$!
+  sleep 0.5
+  pub -i d1 -t devices/d2/telemetry/t -m "denied: d1 posing as d2"
+  pub -i d1 -t devices/d1/telemetry/secret/key -m "withheld: a secret the dashboard may not receive"
+  pub -i d1 -t devices/d1/telemetry/temp -m "allowed 1"
+  pub -i d2 -t devices/d2/telemetry/temp -m "allowed 2"
+  wait "$dash"
+  expect "$1" 0 '^devices/d1/telemetry/temp allowed 1
+devices/d2/telemetry/temp allowed 2
+$' -- cat "$work/dash.out"
+}
