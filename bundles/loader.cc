@@ -74,7 +74,8 @@ std::string_view RejectionReasonOf(const absl::Status& status) {
 }
 
 absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
-                                                const engine::CompileLimits& limits) {
+                                                const engine::CompileLimits& limits,
+                                                ParseCache* parse_cache) {
   LoadedBundle out;
   auto manifest_it = files.find(kManifestPath);
   if (manifest_it == files.end()) {
@@ -87,12 +88,17 @@ absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
   out.metadata.created = manifest->created;
   out.metadata.files = files.size() - files.count(kSignaturesPath);
 
-  std::vector<engine::SourceFile> sources;
-  for (const auto& [path, content] : files) {
-    if (IsBundleDocument(path)) sources.push_back(engine::SourceFile{path, content});
-  }
   engine::ParsedSources parsed;
-  engine::ValidationReport report = engine::ParseSources(sources, parsed);
+  engine::ValidationReport report;
+  if (parse_cache != nullptr) {
+    report = parse_cache->Parse(files, parsed);
+  } else {
+    std::vector<engine::SourceFile> sources;
+    for (const auto& [path, content] : files) {
+      if (IsBundleDocument(path)) sources.push_back(engine::SourceFile{path, content});
+    }
+    report = engine::ParseSources(sources, parsed);
+  }
   auto context = [&](const absl::Status& s) {
     return absl::Status(s.code(), absl::StrCat("bundle \"", manifest->name, "\" rev ",
                                                manifest->revision, ": ", s.message()));
@@ -206,7 +212,8 @@ absl::StatusOr<LoadedBundle> LoadBundle(const BundleFiles& files, const Keyring*
     }
   }
 
-  absl::StatusOr<LoadedBundle> loaded = CompileBundleFiles(files, options.compile_limits);
+  absl::StatusOr<LoadedBundle> loaded =
+      CompileBundleFiles(files, options.compile_limits, options.parse_cache);
   if (!loaded.ok()) return loaded.status();
   loaded->metadata.digest = digest;
   loaded->metadata.key_id = key_id;

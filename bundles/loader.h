@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "bundles/bundle_files.h"
 #include "bundles/manifest.h"
+#include "bundles/parse_cache.h"
 #include "bundles/signing.h"
 #include "engine/policy_tests.h"
 #include "engine/rule_index.h"
@@ -40,6 +41,9 @@ struct LoadOptions {
   std::optional<uint64_t> revision_in_force;
   std::string digest_in_force;
   engine::CompileLimits compile_limits;
+  // When set, documents are parsed through this cache (parse_cache.h): a file identical to one
+  // of the previous load is not parsed again. Not owned; the caller serializes loads.
+  ParseCache* parse_cache = nullptr;
 };
 
 struct BundleMetadata {
@@ -84,8 +88,10 @@ absl::StatusOr<BundleFiles> SignBundle(BundleFiles files, std::string_view priva
 
 // Parses the manifest and compiles the documents of `files` (policies/, entities/, tests/)
 // without looking at signatures; errors are prefixed with the bundle's name and revision.
+// With `parse_cache`, unchanged documents are taken from it (see LoadOptions::parse_cache).
 absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
-                                                const engine::CompileLimits& limits = {});
+                                                const engine::CompileLimits& limits = {},
+                                                ParseCache* parse_cache = nullptr);
 
 }  // namespace fleetpdp::bundles
 

@@ -43,6 +43,11 @@ the published development key — for trying FleetPDP out, never for production.
   --keys DIR                 trusted public keys: DIR/<key-id>.pem or DIR/<key-id>.pub.pem
   --allow-unsigned           accept unsigned bundles (local development only; warns)
   --poll-interval DURATION   how often to look for a new bundle (default 10s); SIGHUP: now
+  --reload-nice N            niceness of the reload thread, 0..19 (default 10): a reload parses
+                             and compiles while request threads get the CPU first
+  --keep-parsed-documents B  true (default): keep the parsed documents of the bundle in force
+                             so the next revision parses only changed files (more memory);
+                             false: parse every file on every reload
   --persist FILE             keep a copy of the last good bundle here; used at startup when the
                              source is unavailable
   --http-ca-file FILE        CA certificates for an https bundle URL (default: system store)
@@ -73,6 +78,8 @@ struct Settings {
   std::string keys;
   bool allow_unsigned = false;
   absl::Duration poll_interval = absl::Seconds(10);
+  int reload_nice = 10;
+  bool keep_parsed_documents = true;
   std::string persist;
   std::string http_ca_file;
   std::string tls_cert;
@@ -111,6 +118,13 @@ absl::Status Apply(Settings& s, const std::string& key, const std::string& value
     s.allow_unsigned = value == "true";
   } else if (key == "poll_interval") {
     return duration(s.poll_interval);
+  } else if (key == "reload_nice") {
+    if (!absl::SimpleAtoi(value, &s.reload_nice) || s.reload_nice < 0 || s.reload_nice > 19) {
+      return bad("an integer from 0 to 19");
+    }
+  } else if (key == "keep_parsed_documents") {
+    if (value != "true" && value != "false") return bad("true or false");
+    s.keep_parsed_documents = value == "true";
   } else if (key == "shutdown_grace") {
     return duration(s.shutdown_grace);
   } else if (key == "persist") {
@@ -158,13 +172,14 @@ absl::Status Apply(Settings& s, const std::string& key, const std::string& value
   return absl::OkStatus();
 }
 
-constexpr const char* kKeys[] = {"listen",         "metrics_listen",      "bundle",
-                                 "keys",           "allow_unsigned",      "poll_interval",
-                                 "persist",        "http_ca_file",        "tls_cert",
-                                 "tls_key",        "tls_client_ca",       "tls_refresh_interval",
-                                 "decision_log",   "decision_log_sample", "decision_log_mask",
-                                 "max_batch_size", "max_message_bytes",   "shutdown_grace",
-                                 "emqx_listen",    "emqx_principal",      "emqx_no_bundle"};
+constexpr const char* kKeys[] = {"listen",         "metrics_listen",       "bundle",
+                                 "keys",           "allow_unsigned",       "poll_interval",
+                                 "persist",        "http_ca_file",         "tls_cert",
+                                 "tls_key",        "tls_client_ca",        "tls_refresh_interval",
+                                 "decision_log",   "decision_log_sample",  "decision_log_mask",
+                                 "max_batch_size", "max_message_bytes",    "shutdown_grace",
+                                 "emqx_listen",    "emqx_principal",       "emqx_no_bundle",
+                                 "reload_nice",    "keep_parsed_documents"};
 
 absl::Status LoadConfig(const std::string& path, Settings& s) {
   absl::StatusOr<std::string> text = bundles::ReadFileBytes(path);
@@ -322,6 +337,8 @@ int RunServeCommand(int argc, char** argv) {
   server::ReloaderOptions reload;
   reload.allow_unsigned = s.allow_unsigned;
   reload.persist_path = s.persist;
+  reload.reload_nice = s.reload_nice;
+  reload.keep_parsed_documents = s.keep_parsed_documents;
   reload.on_attempt = [&](const absl::Status& status, const bundles::BundleMetadata* m) {
     if (!status.ok()) {
       Log(absl::StrCat("bundle: ", status.message(),

@@ -35,6 +35,14 @@ struct ReloaderOptions {
   // Where to keep a copy of the last good bundle (its archive), for a cold start without the
   // source; empty: none.
   std::filesystem::path persist_path;
+  // Keep the parsed documents of the bundle in force, so that the next revision parses only the
+  // files that changed (bundles/parse_cache.h). Costs memory in the order of the parsed model
+  // (docs/performance.md measures it for a million devices); off: every load parses everything.
+  bool keep_parsed_documents = true;
+  // The niceness of the polling thread (setpriority, 0–19): a reload parses and compiles on it,
+  // and a higher value lets request threads take the CPU first (at 10, a reload competing with one
+  // busy thread gets about a tenth of the core); 0 keeps the process's priority.
+  int reload_nice = 10;
   // Called after every attempt with its outcome (for logging).
   std::function<void(const absl::Status&, const bundles::BundleMetadata*)> on_attempt;
 };
@@ -60,8 +68,17 @@ class Reloader {
 
   std::string source() const { return source_->Describe(); }
 
+  // What the last load parsed and reused (keep_parsed_documents), for tests and diagnostics.
+  bundles::ParseCache::Stats last_parse() {
+    absl::MutexLock lock(&load_mu_);
+    return parse_cache_.last();
+  }
+
  private:
-  absl::Status Install(const bundles::BundleFiles& files, const std::string& origin);
+  absl::Status Install(const bundles::BundleFiles& files, const std::string& origin)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+
+  void ReleaseOnThisThread(std::shared_ptr<const bundles::LoadedBundle> old);
 
   std::unique_ptr<BundleSource> source_;
   const bundles::Keyring* keyring_;
@@ -70,6 +87,7 @@ class Reloader {
   Metrics* metrics_;
 
   absl::Mutex load_mu_;  // serializes loads
+  bundles::ParseCache parse_cache_ ABSL_GUARDED_BY(load_mu_);
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool triggered_ ABSL_GUARDED_BY(mu_) = false;
