@@ -56,7 +56,7 @@ std::string RenderMarkdown(const Report& report) {
   size_t attributed = 0;
   for (const auto& policies : report.test_policies) attributed += !policies.empty();
   absl::StrAppend(&out, "- bundle digest: `", b.digest, "`\n- catalogue: ", report.catalogue_name,
-                  " (", report.catalogue_path, ")\n- policy tests: ", report.tests.size(), " (",
+                  " (`", report.catalogue_path, "`)\n- policy tests: ", report.tests.size(), " (",
                   attributed, " attributed to a policy)\n- gaps: ", report.gaps.size(), "\n\n");
 
   absl::StrAppend(&out, "## Summary\n\n| framework | controls |");

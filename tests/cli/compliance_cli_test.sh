@@ -13,7 +13,7 @@ expect "the sample repository's report has no gap and exits 0 even with --fail-o
   '# Compliance report: acme-plant rev 1.*- gaps: 0.*\| CRA \| 22 \| 11 \| 0 \| 0 \| 0 \| 11 \|.*\| `CRA-AnnexI-1.2.f` \| Integrity of data, commands, programs and configuration \| covered \| `command-integrity` \(no-commands-from-devices\)<br>`actuator-control` \(command-valves\) \|' -- \
   "$fleetpdp" compliance report "$repo" --fail-on-gaps
 expect "the built-in catalogue is used with no flag and named in the report" 0 \
-  'catalogue: fleetpdp-builtin \(<built-in>\)' -- "$fleetpdp" compliance report "$repo"
+  'catalogue: fleetpdp-builtin \(`<built-in>`\)' -- "$fleetpdp" compliance report "$repo"
 
 "$fleetpdp" bundle build "$repo" -o "$work/b.tar.gz" >/dev/null
 expect "a bundle archive gives the same JSON report, with the documented schema" 0 \
