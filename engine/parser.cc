@@ -230,6 +230,14 @@ class DocumentParser {
       policy.name = Scalar(metadata, "name", /*required=*/true);
       CheckId(metadata["name"], "policy name", policy.name);
       policy.compliance = StringList(metadata, "compliance", /*required=*/false);
+      // Kept for tools that report on tags (`fleetpdp compliance report`): one location per tag.
+      if (YAML::Node tags = metadata["compliance"]; tags.IsSequence()) {
+        for (const YAML::Node& tag : tags) {
+          if (tag.IsScalar()) policy.compliance_locations.push_back(Loc(tag));
+        }
+      } else if (tags.IsScalar()) {
+        policy.compliance_locations.push_back(Loc(tags));
+      }
       if (YAML::Node labels = metadata["labels"]; labels.IsDefined() && !labels.IsMap()) {
         Error(labels, "labels must be a mapping");
       }

@@ -66,7 +66,8 @@ struct PrincipalSelector {
 
 struct Policy {
   std::string name;
-  std::vector<std::string> compliance;
+  std::vector<std::string> compliance;               // metadata.compliance: regulatory control ids
+  std::vector<SourceLocation> compliance_locations;  // where each tag is written, same order
   PrincipalSelector principals;
   std::vector<Statement> statements;
   SourceLocation location;
