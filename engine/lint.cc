@@ -661,7 +661,7 @@ class Linter {
       int c = compare(*lo, *hi);
       if (c > 0) return true;
       if (c < 0) return false;
-      return lo_strict || hi_strict || !Admits(*lo);
+      return !Admits(*lo);  // one point left: excluded by a strict bound or a NotEquals
     }
   };
 
