@@ -109,8 +109,8 @@ std::string TextReport(const std::vector<LintFinding>& findings, const Counts& c
   return out;
 }
 
-nlohmann::json CountsJson(const Counts& counts, size_t total) {
-  nlohmann::json j = nlohmann::json::object();
+nlohmann::ordered_json CountsJson(const Counts& counts, size_t total) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (size_t i = 0; i < counts.size(); ++i) {
     j[std::string(engine::SeverityName(static_cast<Severity>(i)))] = counts[i];
   }
@@ -122,11 +122,11 @@ std::string JsonReport(const std::vector<LintFinding>& findings, const Counts& c
                        const std::string& src, bool is_directory,
                        const bundles::BundleMetadata& bundle, const std::string& fail_on,
                        bool failed) {
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   j["schema"] = "fleetpdp-lint/v1";
   j["source"] = src;
   j["bundle"] = {{"name", bundle.name}, {"revision", bundle.revision}};
-  j["findings"] = nlohmann::json::array();
+  j["findings"] = nlohmann::ordered_json::array();
   for (const LintFinding& f : findings) {
     j["findings"].push_back({
         {"rule", std::string(f.rule->id)},
@@ -134,7 +134,8 @@ std::string JsonReport(const std::vector<LintFinding>& findings, const Counts& c
         {"severity", std::string(engine::SeverityName(f.rule->severity))},
         {"message", f.message},
         {"policy", f.policy},
-        {"statement", f.statement.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.statement)},
+        {"statement", f.statement.empty() ? nlohmann::ordered_json(nullptr)
+                                          : nlohmann::ordered_json(f.statement)},
         {"file", f.location.file},
         {"path", DisplayPath(src, is_directory, f.location.file)},
         {"line", f.location.line},
@@ -180,7 +181,7 @@ std::string_view SecuritySeverity(Severity s) {
 
 std::string SarifReport(const std::vector<LintFinding>& findings, const std::string& src,
                         bool is_directory, const std::vector<std::string>& disabled) {
-  nlohmann::json rules = nlohmann::json::array();
+  nlohmann::ordered_json rules = nlohmann::ordered_json::array();
   std::vector<std::string_view> rule_ids;
   for (const LintRule& r : engine::AllLintRules()) {
     if (std::find(disabled.begin(), disabled.end(), r.id) != disabled.end()) continue;
@@ -198,10 +199,10 @@ std::string SarifReport(const std::vector<LintFinding>& findings, const std::str
           {"security-severity", std::string(SecuritySeverity(r.severity))}}},
     });
   }
-  nlohmann::json results = nlohmann::json::array();
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (const LintFinding& f : findings) {
     size_t index = std::find(rule_ids.begin(), rule_ids.end(), f.rule->id) - rule_ids.begin();
-    nlohmann::json region = {{"startLine", std::max(f.location.line, 1)}};
+    nlohmann::ordered_json region = {{"startLine", std::max(f.location.line, 1)}};
     if (f.location.column > 0) region["startColumn"] = f.location.column;
     results.push_back({
         {"ruleId", std::string(f.rule->id)},
@@ -218,7 +219,7 @@ std::string SarifReport(const std::vector<LintFinding>& findings, const std::str
         {"properties", {{"severity", std::string(engine::SeverityName(f.rule->severity))}}},
     });
   }
-  nlohmann::json run = {
+  nlohmann::ordered_json run = {
       {"tool",
        {{"driver",
          {{"name", "fleetpdp-lint"},
@@ -226,7 +227,7 @@ std::string SarifReport(const std::vector<LintFinding>& findings, const std::str
           {"rules", rules}}}}},
       {"results", results},
   };
-  nlohmann::json sarif = {
+  nlohmann::ordered_json sarif = {
       {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
       {"version", "2.1.0"},
       {"runs", {run}},
