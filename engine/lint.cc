@@ -150,7 +150,11 @@ std::string TemplateText(const Template& parts) {
 // Either way a template whose text starts with '$' stays a '$' level (the '$' rule of topic.h).
 enum class VariableMode { kOpaque, kAnyLevel };
 
+// Move-only: `levels` views the strings `storage` holds, which a move of the vector keeps in place.
 struct PatternLevels {
+  PatternLevels() = default;
+  PatternLevels(PatternLevels&&) = default;
+  PatternLevels& operator=(PatternLevels&&) = default;
   std::vector<std::string> storage;
   Levels levels;  // views into storage
 };
@@ -227,6 +231,8 @@ struct StatementInfo {
   const Policy* policy = nullptr;
   const Statement* statement = nullptr;
   std::vector<ResourcePattern> resources;     // those that parse
+  std::vector<PatternLevels> opaque;          // parallel to `resources`, VariableMode::kOpaque
+  std::vector<PatternLevels> any_level;       // parallel to `resources`, VariableMode::kAnyLevel
   std::vector<CompiledCondition> conditions;  // parallel to `condition_sources`
   std::vector<const Condition*> condition_sources;
   std::string Name() const { return absl::StrCat(policy->name, "/", statement->id); }
@@ -245,7 +251,10 @@ class Linter {
         info.statement = &s;
         for (const std::string& r : s.resources) {
           absl::StatusOr<ResourcePattern> parsed = ParseResourcePattern(r);
-          if (parsed.ok()) info.resources.push_back(*std::move(parsed));
+          if (!parsed.ok()) continue;
+          info.opaque.push_back(ToLevels(*parsed, VariableMode::kOpaque));
+          info.any_level.push_back(ToLevels(*parsed, VariableMode::kAnyLevel));
+          info.resources.push_back(*std::move(parsed));
         }
         for (const Condition& c : s.conditions) {
           absl::StatusOr<CompiledCondition> compiled = CompileCondition(c);
@@ -273,6 +282,21 @@ class Linter {
       }
     }
     for (const Entity& e : set.entities) entities_.emplace(e.id, &e);
+    // Denies by the first level of their patterns, for CheckShadowed: a pattern starting with a
+    // literal contains only patterns starting with the same literal.
+    for (const StatementInfo& s : statements_) {
+      if (s.statement->effect != Effect::kDeny) continue;
+      bool any_first = std::any_of(
+          s.resources.begin(), s.resources.end(),
+          [](const ResourcePattern& p) { return p.levels[0].kind != PatternLevel::kLiteral; });
+      if (any_first) {
+        denies_any_first_.push_back(&s);
+        continue;
+      }
+      absl::flat_hash_set<std::string> firsts;
+      for (const ResourcePattern& p : s.resources) firsts.insert(p.levels[0].literal);
+      for (const std::string& first : firsts) denies_by_first_[first].push_back(&s);
+    }
   }
 
   std::vector<LintFinding> Run() {
@@ -434,8 +458,35 @@ class Linter {
 
   // FPL005: REQUIRES `allow` is an allow.
   void CheckShadowed(const StatementInfo& allow) {
-    for (const StatementInfo& deny : statements_) {
-      if (deny.statement->effect != Effect::kDeny) continue;
+    // Cheapest tests first: this runs for every (allow, deny) pair.
+    if (allow.resources.empty() || allow.resources.size() != allow.statement->resources.size()) {
+      return;
+    }
+    // A deny containing the allow's first pattern starts with its first level or a non-literal.
+    std::vector<const StatementInfo*> candidates = denies_any_first_;
+    if (auto it = denies_by_first_.find(allow.opaque[0].storage[0]); it != denies_by_first_.end()) {
+      candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+      std::sort(candidates.begin(), candidates.end());  // statement order: the first deny wins
+    }
+    for (const StatementInfo* d : candidates) {
+      const StatementInfo& deny = *d;
+      bool actions_covered = std::all_of(
+          allow.statement->actions.begin(), allow.statement->actions.end(),
+          [&](const std::string& a) {
+            return std::any_of(deny.statement->actions.begin(), deny.statement->actions.end(),
+                               [&](const std::string& d) { return ActionPatternCovers(d, a); });
+          });
+      if (!actions_covered) continue;
+      // Containment also settles mqtt:subscribe: a filter the allow contains matches some topic,
+      // which the deny's containing pattern matches too, so the deny overlaps it.
+      bool resources_covered =
+          std::all_of(allow.opaque.begin(), allow.opaque.end(), [&](const PatternLevels& inner) {
+            return std::any_of(deny.opaque.begin(), deny.opaque.end(),
+                               [&](const PatternLevels& outer) {
+                                 return FilterContains(outer.levels, inner.levels);
+                               });
+          });
+      if (!resources_covered) continue;
       // Every condition of the deny also conditions the allow: where the allow applies, they hold.
       bool conditions_implied =
           std::all_of(deny.statement->conditions.begin(), deny.statement->conditions.end(),
@@ -446,26 +497,6 @@ class Linter {
                       });
       if (!conditions_implied) continue;
       if (!SelectorContains(deny.policy->principals, allow.policy->principals)) continue;
-      bool actions_covered = std::all_of(
-          allow.statement->actions.begin(), allow.statement->actions.end(),
-          [&](const std::string& a) {
-            return std::any_of(deny.statement->actions.begin(), deny.statement->actions.end(),
-                               [&](const std::string& d) { return ActionPatternCovers(d, a); });
-          });
-      if (!actions_covered) continue;
-      // Containment also settles mqtt:subscribe: a filter the allow contains matches some topic,
-      // which the deny's containing pattern matches too, so the deny overlaps it.
-      if (allow.resources.size() != allow.statement->resources.size()) continue;
-      bool resources_covered = std::all_of(
-          allow.resources.begin(), allow.resources.end(), [&](const ResourcePattern& a) {
-            PatternLevels inner = ToLevels(a, VariableMode::kOpaque);
-            return std::any_of(deny.resources.begin(), deny.resources.end(),
-                               [&](const ResourcePattern& d) {
-                                 PatternLevels outer = ToLevels(d, VariableMode::kOpaque);
-                                 return FilterContains(outer.levels, inner.levels);
-                               });
-          });
-      if (!resources_covered) continue;
       Add("FPL005",
           absl::StrCat("allow can never apply: deny \"", deny.Name(), "\" (", deny.Where(),
                        ") covers all of its principals, actions and resources",
@@ -479,11 +510,11 @@ class Linter {
   // The first pattern pair of `a` and `b` that may overlap, for a message; nullopt when none.
   static std::optional<std::pair<std::string, std::string>> OverlappingPatterns(
       const StatementInfo& a, const StatementInfo& b) {
-    for (const ResourcePattern& pa : a.resources) {
-      PatternLevels la = ToLevels(pa, VariableMode::kAnyLevel);
-      for (const ResourcePattern& pb : b.resources) {
-        PatternLevels lb = ToLevels(pb, VariableMode::kAnyLevel);
-        if (FiltersOverlap(la.levels, lb.levels)) return std::make_pair(pa.text, pb.text);
+    for (size_t i = 0; i < a.resources.size(); ++i) {
+      for (size_t j = 0; j < b.resources.size(); ++j) {
+        if (FiltersOverlap(a.any_level[i].levels, b.any_level[j].levels)) {
+          return std::make_pair(a.resources[i].text, b.resources[j].text);
+        }
       }
     }
     return std::nullopt;
@@ -860,6 +891,10 @@ class Linter {
 
   const PolicySet& set_;
   std::vector<StatementInfo> statements_;
+  // Denies (into statements_, in statement order) with a pattern starting with a wildcard or a
+  // variable, and the others by the literal first levels of their patterns.
+  std::vector<const StatementInfo*> denies_any_first_;
+  absl::flat_hash_map<std::string, std::vector<const StatementInfo*>> denies_by_first_;
   absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> ancestors_;
   absl::flat_hash_map<std::string, const Entity*> entities_;
   std::vector<LintFinding> findings_;

@@ -242,6 +242,20 @@ TEST(LintShadowedTest, AVariableInTheDenyIsNotAssumedToMatch) {
       ElementsAre("FPL005 p/a"));
 }
 
+TEST(LintShadowedTest, AShadowIsFoundWhateverLevelTheDenyPatternsStartWith) {
+  // A deny's later pattern, a leading '+', and a leading variable shared with the allow.
+  EXPECT_THAT(
+      Of("FPL005",
+         {Policy("\"*\"", Allow("a", "[mqtt:publish]", "[\"devices/cmd\"]") +
+                              Allow("b", "[mqtt:publish]", "[\"sites/x/cmd\"]") +
+                              Allow("c", "[mqtt:publish]", "[\"${principal.id}/cmd/x\"]") +
+                              Allow("e", "[mqtt:publish]", "[\"fine/cmd\"]") +
+                              Deny("d1", "[mqtt:publish]", "[\"other/#\", \"devices/#\"]") +
+                              Deny("d2", "[mqtt:publish]", "[\"+/x/cmd\"]") +
+                              Deny("d3", "[mqtt:publish]", "[\"${principal.id}/cmd/#\"]"))}),
+      ElementsAre("FPL005 p/a", "FPL005 p/b", "FPL005 p/c"));
+}
+
 TEST(LintShadowedTest, AHashDenyDoesNotShadowADollarAllow) {
   EXPECT_THAT(Of("FPL005", {Policy("\"*\"", Allow("a", "[mqtt:subscribe]", "[\"$SYS/load\"]") +
                                                 Deny("d", "[mqtt:subscribe]", "[\"#\"]"))}),
