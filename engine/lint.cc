@@ -507,29 +507,49 @@ class Linter {
     }
   }
 
-  // The first pattern pair of `a` and `b` that may overlap, for a message; nullopt when none.
-  static std::optional<std::pair<std::string, std::string>> OverlappingPatterns(
-      const StatementInfo& a, const StatementInfo& b) {
-    for (size_t i = 0; i < a.resources.size(); ++i) {
-      for (size_t j = 0; j < b.resources.size(); ++j) {
-        if (FiltersOverlap(a.any_level[i].levels, b.any_level[j].levels)) {
-          return std::make_pair(a.resources[i].text, b.resources[j].text);
-        }
+  // Whether another deny covering `action` applies wherever `deny` does on its pattern number
+  // `pattern`: it selects every principal `deny` selects, has no condition `deny` lacks, and
+  // contains the pattern. Such a deny closes the hole FPL008/FPL009 look for.
+  bool Mirrored(const StatementInfo& deny, size_t pattern, std::string_view action) const {
+    for (const StatementInfo& other : statements_) {
+      if (other.statement->effect != Effect::kDeny || !Covers(*other.statement, action)) continue;
+      bool conditions_implied = std::all_of(
+          other.statement->conditions.begin(), other.statement->conditions.end(),
+          [&](const Condition& c) {
+            return std::any_of(deny.statement->conditions.begin(), deny.statement->conditions.end(),
+                               [&](const Condition& d) { return SameCondition(c, d); });
+          });
+      if (!conditions_implied) continue;
+      if (!SelectorContains(other.policy->principals, deny.policy->principals)) continue;
+      if (std::any_of(other.opaque.begin(), other.opaque.end(), [&](const PatternLevels& o) {
+            return FilterContains(o.levels, deny.opaque[pattern].levels);
+          })) {
+        return true;
       }
     }
-    return std::nullopt;
+    return false;
   }
 
   // The first allow covering `action` that may apply to a principal `deny` selects, on topics
-  // that overlap the deny's; nullptr when none.
+  // that may overlap one of the deny's patterns not mirrored by a deny on `action`;
+  // nullptr when none. `patterns` receives the deny's and the allow's overlapping patterns.
   const StatementInfo* AllowReaching(const StatementInfo& deny, std::string_view action,
                                      std::pair<std::string, std::string>& patterns) const {
+    std::vector<size_t> open;  // the deny's patterns without a mirror
+    for (size_t i = 0; i < deny.resources.size(); ++i) {
+      if (!Mirrored(deny, i, action)) open.push_back(i);
+    }
+    if (open.empty()) return nullptr;
     for (const StatementInfo& allow : statements_) {
       if (allow.statement->effect != Effect::kAllow || !Covers(*allow.statement, action)) continue;
       if (!MaySelectCommon(allow.policy->principals, deny.policy->principals)) continue;
-      if (auto overlap = OverlappingPatterns(deny, allow)) {
-        patterns = *overlap;
-        return &allow;
+      for (size_t i : open) {
+        for (size_t j = 0; j < allow.resources.size(); ++j) {
+          if (FiltersOverlap(deny.any_level[i].levels, allow.any_level[j].levels)) {
+            patterns = {deny.resources[i].text, allow.resources[j].text};
+            return &allow;
+          }
+        }
       }
     }
     return nullptr;
@@ -546,7 +566,7 @@ class Linter {
                      "\" does not deny mqtt:subscribe, and allow \"", allow->Name(), "\" (",
                      allow->Where(), ") accepts SUBSCRIBE filters on \"", patterns.second,
                      "\": only a broker that checks every delivery enforces this deny; add "
-                     "mqtt:subscribe to its actions"),
+                     "mqtt:subscribe to its actions (or deny it in another statement)"),
         deny);
   }
 
@@ -564,7 +584,9 @@ class Linter {
                      "\" has conditions but does not deny mqtt:receive: a subscription made "
                      "while its conditions did not hold keeps delivering what allow \"",
                      allow->Name(), "\" (", allow->Where(), ") lets the principal receive on \"",
-                     patterns.second, "\"; add mqtt:receive to its actions"),
+                     patterns.second,
+                     "\"; add mqtt:receive to its actions (or deny it with the same "
+                     "conditions in another statement)"),
         deny);
   }
 
@@ -619,9 +641,10 @@ class Linter {
         first = &l;
       }
     }
-    std::string consequence = s.statement->effect == Effect::kAllow
-                                  ? "the allow never applies"
-                                  : absl::StrCat("the deny applies only when ", key, " is missing");
+    std::string consequence =
+        s.statement->effect == Effect::kAllow
+            ? "the allow never applies"
+            : absl::StrCat("the deny applies only when ", key, " is missing or undecidable");
     Add("FPL007",
         absl::StrCat("conditions on ", key, " can never all hold (", absl::StrJoin(parts, " and "),
                      "): ", consequence),

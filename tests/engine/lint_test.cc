@@ -373,7 +373,8 @@ TEST(LintConditionsTest, AContradictoryDenyAppliesOnlyWhenTheKeyIsMissing) {
                                                  "        StringEquals: { context.x: a }\n"
                                                  "        StringNotEquals: { context.x: a }\n"))});
   ASSERT_THAT(Ids(findings), ElementsAre("FPL007 p/s"));
-  EXPECT_THAT(findings[0].message, HasSubstr("the deny applies only when context.x is missing"));
+  EXPECT_THAT(findings[0].message,
+              HasSubstr("the deny applies only when context.x is missing or undecidable"));
   EXPECT_EQ(findings[0].location.line, 12);  // the first condition of the pair
 }
 
@@ -412,6 +413,35 @@ TEST(LintSubscribeHoleTest, AMirroredDenyOrADisjointAllowIsFine) {
       Of("FPL008", {Policy("\"*\"", Allow("a", "[mqtt:subscribe]", "[\"devices/#\"]") +
                                         Deny("d", "[mqtt:publish]", "[\"devices/+/cmd/#\"]"))}),
       IsEmpty());
+}
+
+TEST(LintSubscribeHoleTest, ADenyInAnotherStatementMirrorsIt) {
+  const std::string allow = Allow("a", "[mqtt:subscribe, mqtt:receive]", "[\"devices/#\"]");
+  const std::string window =
+      "        DateGreaterThan: { context.time: \"2026-12-31T18:00:00Z\" }\n";
+  // The receive deny is mirrored by a subscribe deny on a containing pattern elsewhere.
+  EXPECT_THAT(
+      Of("FPL008", {Policy("\"*\"", allow + Deny("r", "[mqtt:receive]", "[\"devices/+/cmd/#\"]")),
+                    Policy("\"*\"", Deny("s", "[mqtt:subscribe]", "[\"devices/#\"]"), "q")}),
+      IsEmpty());
+  // A subscribe deny for fewer principals does not mirror it.
+  EXPECT_THAT(
+      Of("FPL008", {Policy("\"*\"", allow + Deny("r", "[mqtt:receive]", "[\"devices/+/cmd/#\"]")),
+                    Policy("{ ids: [x] }", Deny("s", "[mqtt:subscribe]", "[\"devices/#\"]"), "q")}),
+      ElementsAre("FPL008 p/r"));
+  // The conditional subscribe deny is mirrored by a receive deny with the same conditions...
+  EXPECT_THAT(
+      Of("FPL009",
+         {Policy("\"*\"", allow + Deny("s", "[mqtt:subscribe]", "[\"devices/+/cmd/#\"]", window) +
+                              Deny("r", "[mqtt:receive]", "[\"devices/+/cmd/#\"]", window))}),
+      IsEmpty());
+  // ...but not by one with a condition of its own.
+  EXPECT_THAT(
+      Of("FPL009",
+         {Policy("\"*\"", allow + Deny("s", "[mqtt:subscribe]", "[\"devices/+/cmd/#\"]", window) +
+                              Deny("r", "[mqtt:receive]", "[\"devices/+/cmd/#\"]",
+                                   "        Bool: { context.y: true }\n"))}),
+      ElementsAre("FPL009 p/s"));
 }
 
 TEST(LintSubscribeHoleTest, AVariableInAnAllowMayOverlapTheDeny) {
