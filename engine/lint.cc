@@ -36,7 +36,7 @@ constexpr LintRule kRules[] = {
      "commands included. Scope the pattern to the principal, e.g. "
      "\"devices/${principal.id}/#\"."},
     {"FPL002", "allow-wildcard-action", S::kHigh,
-     "allow with an action covering every MQTT action (\"*\" or \"mqtt:*\")",
+     R"(allow with an action covering every MQTT action ("*" or "mqtt:*"))",
      "\"mqtt:*\" grants connect, publish, subscribe, receive and retain at once, and \"*\" every "
      "application action too, including ones added later. List the actions the principals need."},
     {"FPL003", "connect-any-client-id", S::kHigh,
@@ -614,7 +614,7 @@ class Linter {
     for (const ResourcePattern& p : s.resources) {
       if (!HasLiteralStar(p)) continue;
       Add("FPL010",
-          absl::StrCat("\"*\" in resource \"", p.text,
+          absl::StrCat(R"("*" in resource ")", p.text,
                        "\" is a literal character, not a wildcard: use \"+\" for one level or "
                        "\"#\" for the rest"),
           s);
