@@ -57,7 +57,8 @@ constexpr LintRule kRules[] = {
      "conditions the allow also has), the allow is dead code: remove it or narrow the deny."},
     {"FPL006", "unknown-principal-reference", S::kLow,
      "principal selector names an id or group that no Entities document declares",
-     "Checked only when the bundle has entities. Selectors may name ids and groups that only "
+     "Ids are checked when the bundle lists entities, groups when it declares groups. Selectors "
+     "may name ids and groups that only "
      "requests carry, so this is not an error; but a misspelt group selects nobody the bundle "
      "knows, silently. Declare the group or entity, or fix the name."},
     {"FPL007", "unsatisfiable-conditions", S::kMedium,
@@ -888,11 +889,12 @@ class Linter {
 
   // FPL006.
   void CheckUnknownPrincipals() {
-    if (set_.entities.empty() && set_.groups.empty()) return;
+    // Ids are judged only against a bundle that lists entities, groups only against one that
+    // declares groups: a bundle without them leaves principals to the requests on purpose.
     for (const Policy& p : set_.policies) {
       const PrincipalSelector& sel = p.principals;
       for (const std::string& id : sel.ids) {
-        if (entities_.contains(id)) continue;
+        if (set_.entities.empty() || entities_.contains(id)) continue;
         findings_.push_back(LintFinding{
             &Rule("FPL006"),
             absl::StrCat("principal selector names id \"", id,
@@ -901,7 +903,7 @@ class Linter {
             p.name, "", sel.location});
       }
       for (const std::string& g : sel.groups) {
-        if (ancestors_.contains(g)) continue;
+        if (set_.groups.empty() || ancestors_.contains(g)) continue;
         findings_.push_back(LintFinding{
             &Rule("FPL006"),
             absl::StrCat("principal selector names group \"", g,

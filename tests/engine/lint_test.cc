@@ -273,6 +273,18 @@ TEST(LintUnknownPrincipalTest, UndeclaredGroupsAndIdsAreFoundWhenTheBundleHasEnt
   EXPECT_EQ(findings[0].location.line, 5);  // the principals selector
 }
 
+TEST(LintUnknownPrincipalTest, IdsAreCheckedOnlyAgainstEntitiesAndGroupsOnlyAgainstGroups) {
+  const std::string groups_only =
+      "apiVersion: fleetpdp/v1\nkind: Entities\ngroups: [{ id: cameras }]\n";
+  EXPECT_THAT(Of("FPL006", {groups_only, Policy("{ ids: [cam-9], groups: [camera] }",
+                                                Allow("a", "[mqtt:publish]", "[\"x\"]"))}),
+              ElementsAre("FPL006 p"));
+  EXPECT_THAT(LintDocs({groups_only, Policy("{ ids: [cam-9], groups: [camera] }",
+                                            Allow("a", "[mqtt:publish]", "[\"x\"]"))})[0]
+                  .message,
+              HasSubstr("group \"camera\""));
+}
+
 TEST(LintUnknownPrincipalTest, NothingIsFoundWithoutEntities) {
   EXPECT_THAT(
       Of("FPL006", {Policy("{ groups: [camera] }", Allow("a", "[mqtt:publish]", "[\"x\"]"))}),
