@@ -38,9 +38,9 @@ constexpr char kUsageHead[] =
 Audits the policies of SRC for risky patterns (in the spirit of AWS IoT Device Defender's audit
 checks): wildcard grants, connect without binding to the client id, '$' system topics, statements
 that can never apply, and denies a SUBSCRIBE can get around. SRC is a policy source directory
-(manifest.yaml, policies/, entities/, tests/) or a bundle archive; its policies must build (invalid
-policies are reported as "fleetpdp bundle build" reports them). Nothing is evaluated or written
-besides the report.
+(manifest.yaml, policies/, entities/, tests/) or a bundle archive (its signature is not checked);
+its policies must build (invalid policies are reported as "fleetpdp bundle build" reports them).
+Nothing is evaluated or written besides the report. docs/lifecycle-lint.md explains every rule.
 
   --format FORMAT     text (default): one line per finding, like a compiler,
                         FILE:LINE:COL: SEVERITY [RULE] MESSAGE (POLICY/STATEMENT)
