@@ -18,6 +18,7 @@ int RunServeCommand(int argc, char** argv);
 int RunCheckCommand(int argc, char** argv);
 int RunDriftCommand(int argc, char** argv);
 int RunComplianceCommand(int argc, char** argv);
+int RunLintCommand(int argc, char** argv);
 
 }  // namespace fleetpdp::cli
 

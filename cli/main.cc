@@ -21,6 +21,7 @@ Commands:
   drift --targets A,B,…    check that every replica serves the same bundle
   test SRC                 run the policy unit tests of a source directory or bundle
   eval …                   decide one request (with --explain: why)
+  lint SRC …               audit policies for risky patterns
   bundle build SRC -o B    validate, compile, test and pack a bundle (the CI gate)
   bundle sign B …          sign a bundle with an Ed25519 key
   bundle verify B …        check a bundle as a server would
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
   if (command == "check") return RunCheckCommand(argc - 1, argv + 1);
   if (command == "drift") return RunDriftCommand(argc - 1, argv + 1);
   if (command == "compliance") return RunComplianceCommand(argc - 1, argv + 1);
+  if (command == "lint") return RunLintCommand(argc - 1, argv + 1);
   std::cerr << "fleetpdp: unknown command \"" << command << "\"\n\n" << kUsage;
   return kExitUsage;
 }
