@@ -71,8 +71,9 @@ so a stalled server shows up in the percentiles instead of silently lowering the
   --ca-file F --cert-file F --key-file F --server-name NAME
                          TLS (mutual TLS with cert and key) instead of plaintext
 
-Progress goes to stderr once per second. Exit status: 0; 1 when a call failed (or, with
---fail-on-unexpected, an answer was unexpected); 2 for bad usage or an unreadable request file.
+Progress goes to stderr once per second, with the first error message of each status code.
+Exit status: 0; 1 when a call failed (or, with --fail-on-unexpected, an answer was unexpected); 2
+for bad usage or an unreadable request file.
 )";
 
 enum class Mode { kUnary, kBatch, kStream };
@@ -252,7 +253,7 @@ struct Stats {
   std::atomic<uint64_t> errors_total{0};  // all calls, warm-up included
   std::array<std::atomic<uint64_t>, kCodes> errors{};
   std::atomic<uint64_t> allow{0}, explicit_deny{0}, default_deny{0}, unexpected{0};
-  std::atomic<uint64_t> first_error_reported{0};
+  std::array<std::atomic<bool>, kCodes> first_error_reported{};  // per status code
 };
 
 class Runner {
@@ -352,8 +353,10 @@ class Runner {
   void CountError(int code, absl::string_view message) {
     stats_.errors_total.fetch_add(1, std::memory_order_relaxed);
     stats_.errors[code < 0 || code >= kCodes ? 2 : code].fetch_add(1, std::memory_order_relaxed);
-    if (stats_.first_error_reported.fetch_add(1) == 0) {
-      std::fprintf(stderr, "fleetpdp_loadgen: first error: %s\n", std::string(message).c_str());
+    const size_t index = code < 0 || code >= kCodes ? 2 : static_cast<size_t>(code);
+    if (!stats_.first_error_reported[index].exchange(true)) {
+      std::fprintf(stderr, "fleetpdp_loadgen: first %s: %s\n", kCodeNames[index],
+                   std::string(message).c_str());
     }
   }
 

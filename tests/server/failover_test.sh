@@ -75,7 +75,7 @@ json=$(cat "$work/load.json")
 sent=$(json_field "$json" .sent) ended=$(json_field "$json" .ended) ok=$(json_field "$json" .ok)
 failed=$(json_field "$json" .errors_total)
 echo "     load: $rate checks/s for $duration s: sent $sent  answered OK $ok  failed $failed (errors $(jq -c .errors <<<"$json"); loadgen exit $load_rc)"
-head -3 "$work/load.err" | grep "first error" | sed 's/^/     /'
+grep "fleetpdp_loadgen: first" "$work/load.err" | sed 's/^/     /'
 share=()
 for r in a b c; do share+=("$r $(metric_sum "${metrics[$r]}" fleetpdp_decisions_total)"); done
 echo "     decisions per replica at the end (b counted since its restart): ${share[*]}"

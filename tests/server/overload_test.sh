@@ -75,6 +75,7 @@ other=$((ended - ok - exhausted - deadline))
 echo "     overload: open loop at $rate calls/s for 10 s (64 connections, 100 ms deadline); the sender reached $((sent / 10))/s"
 echo "     sent $sent  answered $((ok + exhausted))  OK $ok  RESOURCE_EXHAUSTED $exhausted  DEADLINE_EXCEEDED $deadline  other $other"
 echo "     (loadgen exit $over_rc; errors $(jq -c .errors <<<"$over_json"); max send lag $(jq -r .max_send_lag_us <<<"$over_json") µs)"
+grep "fleetpdp_loadgen: first" "$work/over.err" | sed 's/^/     /'
 check "every call sent ended" [ "$sent" -gt 0 -a "$sent" = "$ended" ]
 check "every call ended OK, RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED" [ "$other" = 0 ]
 check "some calls were answered OK under overload" [ "$ok" -gt 0 ]
@@ -89,9 +90,10 @@ hwm_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$server/status")
 echo "     server VmHWM: idle $((idle_kib / 1024)) MiB, after the overload $((hwm_kib / 1024)) MiB (bound $bound_mib MiB)"
 check "peak resident memory stayed under $bound_mib MiB" [ "$hwm_kib" -lt $((bound_mib * 1024)) ]
 
-# 3. Recovery: probes go on for 3 s after the load; the server has recovered at the first probe
-#    sent after the load's end from which every later probe succeeded.
-sleep 3
+# 3. Recovery: probes go on for 6 s after the load; the server has recovered at the first probe
+#    sent after the load's end from which every later probe succeeded. The bound is generous (a
+#    shared CI machine) and says "on its own, within seconds", not how fast.
+sleep 6
 touch "$work/stop-probes"
 wait "$probe_pid"
 read -r during_ok during_all recovered < <(awk -v end="$load_end" '
@@ -100,8 +102,8 @@ read -r during_ok during_all recovered < <(awk -v end="$load_end" '
   END { print ok + 0, all + 0, (first == "" ? "never" : sprintf("%.2f", first - end)) }' "$work/probes")
 echo "     probes during the overload: $during_ok of $during_all answered OK within 1 s"
 echo "     recovery: first of an unbroken run of OK probes $recovered s after the load stopped"
-check "the server answers normally within 3 s after the load stops" \
-  awk -v r="$recovered" 'BEGIN { exit !(r != "never" && r < 3) }'
+check "the server answers normally within 5 s after the load stops" \
+  awk -v r="$recovered" 'BEGIN { exit !(r != "never" && r < 5) }'
 
 # 4. A normal load afterwards: open loop at a quarter of the capacity, 2 s: no error at all.
 quarter=$((capacity / 4)); [ "$quarter" -lt 100 ] && quarter=100
