@@ -57,10 +57,25 @@ size_t MethodIndex(Method method) { return static_cast<size_t>(method); }
 constexpr std::array<Rejection, 2> kRejections = {Rejection::kInFlightLimit,
                                                   Rejection::kOpenStreamsLimit};
 
-// fleetpdp_in_flight_calls and fleetpdp_open_streams, read from the service's limits when
-// scraped: the hot path pays nothing for them.
-class LimitGauges final : public prometheus::Collectable {
+// What the exposer and Scrape() collect: the registry, after fleetpdp_in_flight_calls and
+// fleetpdp_open_streams have been set from the service's limits. Read at scrape time, they cost
+// the hot path nothing.
+class RefreshingRegistry final : public prometheus::Collectable {
  public:
+  explicit RefreshingRegistry(std::shared_ptr<prometheus::Registry> registry)
+      : registry_(std::move(registry)),
+        in_flight_(prometheus::BuildGauge()
+                       .Name("fleetpdp_in_flight_calls")
+                       .Help("Check and BatchCheck calls in flight now (limit: "
+                             "--max-in-flight-calls).")
+                       .Register(*registry_)
+                       .Add({})),
+        open_streams_(prometheus::BuildGauge()
+                          .Name("fleetpdp_open_streams")
+                          .Help("CheckStream calls open now (limit: --max-open-streams).")
+                          .Register(*registry_)
+                          .Add({})) {}
+
   void Watch(const ConcurrencyLimit* calls, const ConcurrencyLimit* streams) {
     std::lock_guard lock(mu_);
     calls_ = calls;
@@ -68,21 +83,18 @@ class LimitGauges final : public prometheus::Collectable {
   }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
-    std::lock_guard lock(mu_);
-    auto gauge = [](const char* name, const char* help, const ConcurrencyLimit* limit) {
-      prometheus::MetricFamily family{name, help, prometheus::MetricType::Gauge, {}};
-      family.metric.emplace_back().gauge.value =
-          limit == nullptr ? 0.0 : static_cast<double>(limit->in_use());
-      return family;
-    };
-    return {
-        gauge("fleetpdp_in_flight_calls",
-              "Check and BatchCheck calls in flight now (limit: --max-in-flight-calls).", calls_),
-        gauge("fleetpdp_open_streams", "CheckStream calls open now (limit: --max-open-streams).",
-              streams_)};
+    {
+      std::lock_guard lock(mu_);
+      in_flight_.Set(calls_ == nullptr ? 0.0 : static_cast<double>(calls_->in_use()));
+      open_streams_.Set(streams_ == nullptr ? 0.0 : static_cast<double>(streams_->in_use()));
+    }
+    return registry_->Collect();
   }
 
  private:
+  const std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Gauge& in_flight_;     // owned by registry_
+  prometheus::Gauge& open_streams_;  // owned by registry_
   mutable std::mutex mu_;
   const ConcurrencyLimit* calls_ = nullptr;    // guarded by mu_
   const ConcurrencyLimit* streams_ = nullptr;  // guarded by mu_
@@ -284,7 +296,8 @@ struct Metrics::Impl {
   std::array<std::array<std::atomic<prometheus::Counter*>, kRejections.size()>, kMethods.size()>
       rejected_counters{};
 
-  std::shared_ptr<LimitGauges> limit_gauges = std::make_shared<LimitGauges>();
+  // Declared after registry: it refers into it.
+  std::shared_ptr<RefreshingRegistry> collected = std::make_shared<RefreshingRegistry>(registry);
 
   // Declared last, destroyed first: it stops serving before the registry goes away.
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -301,8 +314,7 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const MetricsOptions& o
       return absl::UnavailableError(
           absl::StrCat("metrics endpoint ", options.listen, ": ", e.what()));
     }
-    impl->exposer->RegisterCollectable(impl->registry);
-    impl->exposer->RegisterCollectable(impl->limit_gauges);
+    impl->exposer->RegisterCollectable(impl->collected);
   }
   return std::unique_ptr<Metrics>(new Metrics(std::move(impl)));
 }
@@ -350,16 +362,12 @@ void Metrics::CountRejected(Method method, Rejection reason) {
 }
 
 void Metrics::WatchLimits(const ConcurrencyLimit* calls, const ConcurrencyLimit* streams) {
-  impl_->limit_gauges->Watch(calls, streams);
+  impl_->collected->Watch(calls, streams);
 }
 
 std::string Metrics::Scrape() const {
   std::ostringstream out;
-  std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
-  for (prometheus::MetricFamily& f : impl_->limit_gauges->Collect()) {
-    families.push_back(std::move(f));
-  }
-  prometheus::TextSerializer().Serialize(out, families);
+  prometheus::TextSerializer().Serialize(out, impl_->collected->Collect());
   return std::move(out).str();
 }
 
