@@ -54,7 +54,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<size_t>(options.max_message_bytes, std::numeric_limits<int>::max())));
   // Overload limits (server/limits.h). The builder keeps its own reference to the quota.
-  grpc::ResourceQuota quota("fleetpdp-server");
+  grpc::ResourceQuota quota;  // unnamed: gRPC gives each server's quota its own name
   quota.Resize(options.overload.memory_bytes);
   quota.SetMaxThreads(options.overload.max_threads);
   builder.SetResourceQuota(quota);
