@@ -4,7 +4,8 @@
 # for 10 s. Every call must end OK, RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED (nothing else, no
 # crash), the in-flight limit must have refused calls (client status and metric), the server's
 # peak resident memory must stay under a bound, and once the load stops it must answer again on
-# its own. Figures are printed, speeds are not asserted.
+# its own. Figures are printed, speeds are not asserted. First, the limits' flags and config
+# keys: bad values are usage errors naming the flag, good ones are logged at startup.
 #   tests/server/overload_test.sh FLEETPDP LOADGEN REPO_ROOT
 set -uo pipefail
 fleetpdp=$1 loadgen=$2 root=$3
@@ -13,11 +14,37 @@ pids=()
 trap 'kill_all; rm -rf "$work"' EXIT
 source "$(dirname "$0")/load_lib.sh"
 requests="$root/benchmarks/requests/example-fleet.jsonl"
-fails=0
+source "$(dirname "$0")/../expect.sh"  # expect …; sets fails=0
 check() {  # check NAME CONDITION…: prints ok/FAIL
   local name=$1; shift
   if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
 }
+
+# 0. The limits' flags and config keys: a bad value is a usage error naming the flag.
+expect "a byte size that is not one is refused naming the flag" 2 \
+  '--grpc-memory-quota: grpc_memory_quota: "12x" is not a byte size ≥ 1MiB like 512MiB' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --grpc-memory-quota 12x
+expect "a memory quota under 1 MiB is refused" 2 '"1023KiB" is not a byte size ≥ 1MiB' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --grpc-memory-quota 1023KiB
+expect "fewer than 2 gRPC threads are refused" 2 '--grpc-max-threads: grpc_max_threads: "1" is not an integer ≥ 2' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --grpc-max-threads 1
+expect "zero streams per connection are refused" 2 '--max-concurrent-streams: max_concurrent_streams: "0" is not a positive integer' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --max-concurrent-streams 0
+expect "a negative in-flight limit is refused" 2 '--max-in-flight-calls: max_in_flight_calls: "-1" is not an integer ≥ 0' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --max-in-flight-calls=-1
+expect "an open-streams limit that is not a number is refused" 2 '--max-open-streams: max_open_streams: "many" is not an integer ≥ 0' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --max-open-streams many
+printf 'max_in_flight_calls: 0\nmax_open_streams: 7\nmax_concurrent_streams: 50\ngrpc_memory_quota: 1GiB\ngrpc_max_threads: 8\n' >"$work/limits.yaml"
+expect "a bad config key value names the file, line and key" 2 "$work/bad.yaml:1:1: grpc_memory_quota: \"lots\" is not a byte size" -- \
+  sh -c "printf 'grpc_memory_quota: lots\n' >'$work/bad.yaml' && '$fleetpdp' serve --config '$work/bad.yaml'"
+cfg_port=$(free_port)
+serve "$work/config.log" "$cfg_port" "$(free_port)" "" --config "$work/limits.yaml"
+kill -TERM "$pid"; wait "$pid"
+grep -q "limits: calls in flight no limit, open streams 7, streams per connection 50, gRPC memory 1024 MiB, gRPC threads 8" "$work/config.log"
+check "the limits are read from --config and logged at startup" [ $? = 0 ]
+expect "serve --help documents every limit" 0 \
+  '--max-in-flight-calls N.*--max-open-streams N.*--max-concurrent-streams N.*--grpc-memory-quota BYTES.*--grpc-max-threads N' -- \
+  "$fleetpdp" serve --help
 
 # The server on CPU 0, the load and the probes on the others (all on CPU 0 on a 1-CPU machine).
 server_cpu=0 load_cpus=0
