@@ -20,6 +20,7 @@
 #include "server/embedded_example.h"
 #include "server/emqx_http.h"
 #include "server/grpc_server.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 #include "server/reloader.h"
 #include "server/tls.h"
@@ -61,6 +62,17 @@ the published development key — for trying FleetPDP out, never for production.
   --decision-log-mask FIELD  write FIELD as "***" (repeatable), e.g. context.source_ip
   --max-batch-size N         most checks in one BatchCheck (default 1000)
   --max-message-bytes N      larger requests are refused before parsing (default 4194304)
+  --max-in-flight-calls N    Check/BatchCheck calls in flight across the server; more are refused
+                             at once with RESOURCE_EXHAUSTED (default 4096; 0: no limit)
+  --max-open-streams N       CheckStream calls open at once; more are refused with
+                             RESOURCE_EXHAUSTED (default 1024; 0: no limit)
+  --max-concurrent-streams N HTTP/2 streams (calls) open at once on one connection; a client
+                             queues the rest on its side (default 100)
+  --grpc-memory-quota BYTES  gRPC's ResourceQuota for buffers and calls, e.g. 512MiB (default);
+                             under pressure gRPC shrinks windows, then cancels calls
+                             (RESOURCE_EXHAUSTED)
+  --grpc-max-threads N       the ResourceQuota's thread bound (default 64, at least 2): gRPC's
+                             pool for synchronous services such as server reflection
   --shutdown-grace DURATION  how long SIGTERM waits for in-flight calls (default 10s)
   --emqx-listen ADDR         also answer EMQX 5's HTTP authorizer on ADDR (POST or GET
                              /v1/emqx/authorize; default off)
@@ -91,6 +103,9 @@ struct Settings {
   std::vector<std::string> decision_log_mask;
   size_t max_batch_size = 1000;
   size_t max_message_bytes = 4 << 20;
+  size_t max_in_flight_calls = server::ServiceLimits().max_in_flight_calls;
+  size_t max_open_streams = server::ServiceLimits().max_open_streams;
+  server::OverloadLimits overload;
   absl::Duration shutdown_grace = absl::Seconds(10);
   std::string emqx_listen;
   server::EmqxPrincipal emqx_principal = server::EmqxPrincipal::kClientId;
@@ -156,6 +171,23 @@ absl::Status Apply(Settings& s, const std::string& key, const std::string& value
     if (!absl::SimpleAtoi(value, &s.max_message_bytes) || s.max_message_bytes < 1024) {
       return bad("an integer ≥ 1024");
     }
+  } else if (key == "max_in_flight_calls") {
+    if (!absl::SimpleAtoi(value, &s.max_in_flight_calls)) return bad("an integer ≥ 0");
+  } else if (key == "max_open_streams") {
+    if (!absl::SimpleAtoi(value, &s.max_open_streams)) return bad("an integer ≥ 0");
+  } else if (key == "max_concurrent_streams") {
+    if (!absl::SimpleAtoi(value, &s.overload.max_concurrent_streams) ||
+        s.overload.max_concurrent_streams < 1) {
+      return bad("a positive integer");
+    }
+  } else if (key == "grpc_memory_quota") {
+    absl::StatusOr<size_t> bytes = server::ParseByteSize(value);
+    if (!bytes.ok() || *bytes < (size_t{1} << 20)) return bad("a byte size ≥ 1MiB like 512MiB");
+    s.overload.memory_bytes = *bytes;
+  } else if (key == "grpc_max_threads") {
+    if (!absl::SimpleAtoi(value, &s.overload.max_threads) || s.overload.max_threads < 2) {
+      return bad("an integer ≥ 2");
+    }
   } else if (key == "emqx_listen") {
     s.emqx_listen = value;
   } else if (key == "emqx_principal") {
@@ -172,14 +204,34 @@ absl::Status Apply(Settings& s, const std::string& key, const std::string& value
   return absl::OkStatus();
 }
 
-constexpr const char* kKeys[] = {"listen",         "metrics_listen",       "bundle",
-                                 "keys",           "allow_unsigned",       "poll_interval",
-                                 "persist",        "http_ca_file",         "tls_cert",
-                                 "tls_key",        "tls_client_ca",        "tls_refresh_interval",
-                                 "decision_log",   "decision_log_sample",  "decision_log_mask",
-                                 "max_batch_size", "max_message_bytes",    "shutdown_grace",
-                                 "emqx_listen",    "emqx_principal",       "emqx_no_bundle",
-                                 "reload_nice",    "keep_parsed_documents"};
+constexpr const char* kKeys[] = {"listen",
+                                 "metrics_listen",
+                                 "bundle",
+                                 "keys",
+                                 "allow_unsigned",
+                                 "poll_interval",
+                                 "persist",
+                                 "http_ca_file",
+                                 "tls_cert",
+                                 "tls_key",
+                                 "tls_client_ca",
+                                 "tls_refresh_interval",
+                                 "decision_log",
+                                 "decision_log_sample",
+                                 "decision_log_mask",
+                                 "max_batch_size",
+                                 "max_message_bytes",
+                                 "shutdown_grace",
+                                 "emqx_listen",
+                                 "emqx_principal",
+                                 "emqx_no_bundle",
+                                 "max_in_flight_calls",
+                                 "max_open_streams",
+                                 "max_concurrent_streams",
+                                 "grpc_memory_quota",
+                                 "grpc_max_threads",
+                                 "reload_nice",
+                                 "keep_parsed_documents"};
 
 absl::Status LoadConfig(const std::string& path, Settings& s) {
   absl::StatusOr<std::string> text = bundles::ReadFileBytes(path);
@@ -359,12 +411,21 @@ int RunServeCommand(int argc, char** argv) {
   options.listen = s.listen;
   options.max_message_bytes = s.max_message_bytes;
   options.limits.max_batch_size = s.max_batch_size;
+  options.limits.max_in_flight_calls = s.max_in_flight_calls;
+  options.limits.max_open_streams = s.max_open_streams;
+  options.overload = s.overload;
   options.source = source_name;
   absl::StatusOr<std::unique_ptr<server::GrpcServer>> started =
       server::GrpcServer::Start(options, holder, metrics->get(), log.get());
   if (!started.ok()) return fail(started.status().message());
   grpc_server = *std::move(started);
   if (holder.Current()) grpc_server->SetServing(true);
+  auto limit = [](size_t n) { return n == 0 ? std::string("no limit") : absl::StrCat(n); };
+  Log(absl::StrCat("limits: calls in flight ", limit(s.max_in_flight_calls), ", open streams ",
+                   limit(s.max_open_streams), ", streams per connection ",
+                   s.overload.max_concurrent_streams, ", gRPC memory ",
+                   s.overload.memory_bytes >> 20, " MiB, gRPC threads ", s.overload.max_threads,
+                   ", request size ", s.max_message_bytes, " bytes"));
   Log(absl::StrCat("listening on ", s.listen, " (port ", grpc_server->port(), ") over ", transport,
                    s.metrics_listen.empty() ? std::string()
                                             : absl::StrCat(", metrics on ", s.metrics_listen,

@@ -113,6 +113,39 @@ void Decide(const bundles::LoadedBundle& bundle, engine::Request request, Method
   }
 }
 
+// A unary call's reactor that gives its in-flight unit back when the call has ended (the answer
+// is sent or the call cancelled), so the limit counts answers gRPC still holds too.
+class LimitedUnaryReactor final : public grpc::ServerUnaryReactor {
+ public:
+  // REQUIRES: `limit` has a unit taken for this call and outlives it.
+  explicit LimitedUnaryReactor(ConcurrencyLimit& limit) : limit_(limit) {}
+  void OnDone() override {
+    limit_.Release();
+    delete this;
+  }
+
+ private:
+  ConcurrencyLimit& limit_;
+};
+
+grpc::Status TooManyCalls(size_t limit) {
+  return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("server overloaded: ", limit,
+                       " calls already in flight (--max-in-flight-calls); retry later")};
+}
+
+// CheckStream refused at once: answers RESOURCE_EXHAUSTED without reading.
+class RefusedStreamReactor final
+    : public grpc::ServerBidiReactor<v1::CheckStreamRequest, v1::CheckStreamResponse> {
+ public:
+  explicit RefusedStreamReactor(size_t limit) {
+    Finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
+            absl::StrCat("server overloaded: ", limit,
+                         " streams already open (--max-open-streams); retry later")});
+  }
+  void OnDone() override { delete this; }
+};
+
 // CheckStream: reads a request, answers it, reads the next. At most one write is in flight (the
 // callback API allows no more); answers produced meanwhile wait in `queue_`. When the queue holds
 // kMaxQueued answers the next read waits for a write to finish, so a client that sends without
@@ -124,7 +157,9 @@ void Decide(const bundles::LoadedBundle& bundle, engine::Request request, Method
 class CheckStreamReactor final
     : public grpc::ServerBidiReactor<v1::CheckStreamRequest, v1::CheckStreamResponse> {
  public:
-  CheckStreamReactor(const BundleHolder& holder, Sinks sinks) : holder_(holder), sinks_(sinks) {
+  // REQUIRES: `streams` has a unit taken for this stream and outlives it; OnDone gives it back.
+  CheckStreamReactor(const BundleHolder& holder, Sinks sinks, ConcurrencyLimit& streams)
+      : holder_(holder), sinks_(sinks), streams_(streams) {
     StartRead(&request_);
   }
 
@@ -188,7 +223,10 @@ class CheckStreamReactor final
   // A pending read or write completes with ok=false after a cancel; those paths finish.
   void OnCancel() override {}
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    streams_.Release();
+    delete this;
+  }
 
  private:
   static constexpr size_t kMaxQueued = 64;
@@ -247,6 +285,7 @@ class CheckStreamReactor final
 
   const BundleHolder& holder_;
   const Sinks sinks_;
+  ConcurrencyLimit& streams_;
   // Written only by the read path: one read is outstanding at a time.
   v1::CheckStreamRequest request_;
   // Owned by the write path while writing_ is true.
@@ -289,13 +328,31 @@ absl::Status FromProto(const v1::CheckRequest& in, std::string_view field, engin
 
 DecisionServiceImpl::DecisionServiceImpl(const BundleHolder& holder, Metrics* metrics,
                                          DecisionLog* log, ServiceLimits limits, std::string source)
-    : holder_(holder), metrics_(metrics), log_(log), limits_(limits), source_(std::move(source)) {}
+    : holder_(holder),
+      metrics_(metrics),
+      log_(log),
+      limits_(limits),
+      source_(std::move(source)),
+      calls_(limits.max_in_flight_calls),
+      streams_(limits.max_open_streams) {
+  if (metrics_ != nullptr) metrics_->WatchLimits(&calls_, &streams_);
+}
+
+DecisionServiceImpl::~DecisionServiceImpl() {
+  if (metrics_ != nullptr) metrics_->WatchLimits(nullptr, nullptr);
+}
 
 grpc::ServerUnaryReactor* DecisionServiceImpl::Check(grpc::CallbackServerContext* context,
                                                      const v1::CheckRequest* request,
                                                      v1::CheckResponse* response) {
   const Clock::time_point start = Clock::now();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!calls_.TryAcquire()) {
+    if (metrics_ != nullptr) metrics_->CountRejected(Method::kCheck, Rejection::kInFlightLimit);
+    grpc::ServerUnaryReactor* refused = context->DefaultReactor();
+    refused->Finish(TooManyCalls(calls_.limit()));
+    return refused;
+  }
+  grpc::ServerUnaryReactor* reactor = new LimitedUnaryReactor(calls_);
   engine::Request converted;
   // Field paths are relative to the RPC's request message: for Check that is the CheckRequest.
   if (absl::Status s = FromProto(*request, "", converted); !s.ok()) {
@@ -317,7 +374,15 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::BatchCheck(grpc::CallbackServerCo
                                                           const v1::BatchCheckRequest* request,
                                                           v1::BatchCheckResponse* response) {
   const Clock::time_point start = Clock::now();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!calls_.TryAcquire()) {
+    if (metrics_ != nullptr) {
+      metrics_->CountRejected(Method::kBatchCheck, Rejection::kInFlightLimit);
+    }
+    grpc::ServerUnaryReactor* refused = context->DefaultReactor();
+    refused->Finish(TooManyCalls(calls_.limit()));
+    return refused;
+  }
+  grpc::ServerUnaryReactor* reactor = new LimitedUnaryReactor(calls_);
   const auto n = static_cast<size_t>(request->checks_size());
   if (n > limits_.max_batch_size) {
     if (metrics_ != nullptr) metrics_->CountInvalidRequest(Method::kBatchCheck);
@@ -356,7 +421,13 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::BatchCheck(grpc::CallbackServerCo
 
 grpc::ServerBidiReactor<v1::CheckStreamRequest, v1::CheckStreamResponse>*
 DecisionServiceImpl::CheckStream(grpc::CallbackServerContext* context) {
-  return new CheckStreamReactor(holder_, Sinks{metrics_, log_});
+  if (!streams_.TryAcquire()) {
+    if (metrics_ != nullptr) {
+      metrics_->CountRejected(Method::kCheckStream, Rejection::kOpenStreamsLimit);
+    }
+    return new RefusedStreamReactor(streams_.limit());
+  }
+  return new CheckStreamReactor(holder_, Sinks{metrics_, log_}, streams_);
 }
 
 grpc::ServerUnaryReactor* DecisionServiceImpl::GetBundleInfo(

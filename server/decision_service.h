@@ -7,7 +7,10 @@
 // bundle it fails with UNAVAILABLE ("no verified bundle loaded yet"). A malformed request gets
 // INVALID_ARGUMENT naming the field ("check.principal.id: must not be empty",
 // "checks[3].resource: topic \"a/+\" contains a wildcard"); BatchCheck over max_batch_size gets
-// RESOURCE_EXHAUSTED. On a stream, an invalid request is answered with `error` set and the
+// RESOURCE_EXHAUSTED. Overload: a Check or BatchCheck arriving while max_in_flight_calls are in
+// flight, and a CheckStream opened while max_open_streams are open, are refused at once with
+// RESOURCE_EXHAUSTED naming the limit (counted in fleetpdp_rejected_requests_total; see
+// server/limits.h). On a stream, an invalid request is answered with `error` set and the
 // stream goes on; a stream keeps working across reloads (each message takes a fresh snapshot).
 //
 // Thread safety: the service is shared by gRPC's threads; all state it touches is thread-safe.
@@ -21,6 +24,7 @@
 #include "engine/request.h"
 #include "fleetpdp/v1/decision.grpc.pb.h"
 #include "server/bundle_holder.h"
+#include "server/limits.h"
 
 namespace fleetpdp::server {
 
@@ -29,6 +33,11 @@ class DecisionLog;
 
 struct ServiceLimits {
   size_t max_batch_size = 1000;
+  // Check and BatchCheck calls in flight across the server (from the handler until the answer
+  // is sent); 0: no limit. Streams are counted apart.
+  size_t max_in_flight_calls = 4096;
+  // CheckStream calls open at once; 0: no limit.
+  size_t max_open_streams = 1024;
 };
 
 // Converts and validates one request. `field` prefixes error messages ("check", "checks[3]").
@@ -41,6 +50,7 @@ class DecisionServiceImpl final : public fleetpdp::v1::DecisionService::Callback
   // `metrics` and `log` may be null (not recorded). `source` is reported in BundleInfo.
   DecisionServiceImpl(const BundleHolder& holder, Metrics* metrics, DecisionLog* log,
                       ServiceLimits limits, std::string source);
+  ~DecisionServiceImpl() override;
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const fleetpdp::v1::CheckRequest* request,
@@ -60,6 +70,8 @@ class DecisionServiceImpl final : public fleetpdp::v1::DecisionService::Callback
   DecisionLog* log_;
   ServiceLimits limits_;
   std::string source_;
+  ConcurrencyLimit calls_;
+  ConcurrencyLimit streams_;
 };
 
 }  // namespace fleetpdp::server

@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -52,6 +53,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<size_t>(options.max_message_bytes, std::numeric_limits<int>::max())));
+  // Overload limits (server/limits.h). The builder keeps its own reference to the quota.
+  grpc::ResourceQuota quota;  // unnamed: gRPC gives each server's quota its own name
+  quota.Resize(options.overload.memory_bytes);
+  quota.SetMaxThreads(options.overload.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.overload.max_concurrent_streams);
   builder.RegisterService(out->service_.get());
   out->server_ = builder.BuildAndStart();
   if (out->server_ == nullptr || out->port_ == 0) {

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "server/bundle_holder.h"
 #include "server/decision_service.h"
+#include "server/limits.h"
 
 namespace grpc {
 class Server;
@@ -47,6 +48,8 @@ struct GrpcServerOptions {
   // Null: plaintext (grpc::InsecureServerCredentials).
   std::shared_ptr<grpc::ServerCredentials> credentials;
   ServiceLimits limits;
+  // Memory, threads and streams per connection (server/limits.h).
+  OverloadLimits overload;
   // Where bundles come from, reported in BundleInfo.
   std::string source;
 };

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/absl_compat.h"
 #include "engine/request.h"
+#include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
 #include "prometheus/family.h"
@@ -25,6 +26,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "server/limits.h"
 
 namespace fleetpdp::server {
 namespace {
@@ -52,7 +54,63 @@ const prometheus::Histogram::BucketBoundaries& CheckDurationBuckets() {
 
 size_t MethodIndex(Method method) { return static_cast<size_t>(method); }
 
+constexpr std::array<Rejection, 2> kRejections = {Rejection::kInFlightLimit,
+                                                  Rejection::kOpenStreamsLimit};
+
+// What the exposer and Scrape() collect: the registry, after fleetpdp_in_flight_calls and
+// fleetpdp_open_streams have been set from the service's limits. Read at scrape time, they cost
+// the hot path nothing.
+class RefreshingRegistry final : public prometheus::Collectable {
+ public:
+  explicit RefreshingRegistry(std::shared_ptr<prometheus::Registry> registry)
+      : registry_(std::move(registry)),
+        in_flight_(prometheus::BuildGauge()
+                       .Name("fleetpdp_in_flight_calls")
+                       .Help("Check and BatchCheck calls in flight now (limit: "
+                             "--max-in-flight-calls).")
+                       .Register(*registry_)
+                       .Add({})),
+        open_streams_(prometheus::BuildGauge()
+                          .Name("fleetpdp_open_streams")
+                          .Help("CheckStream calls open now (limit: --max-open-streams).")
+                          .Register(*registry_)
+                          .Add({})) {}
+
+  void Watch(const ConcurrencyLimit* calls, const ConcurrencyLimit* streams) {
+    std::lock_guard lock(mu_);
+    calls_ = calls;
+    streams_ = streams;
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    {
+      std::lock_guard lock(mu_);
+      in_flight_.Set(calls_ == nullptr ? 0.0 : static_cast<double>(calls_->in_use()));
+      open_streams_.Set(streams_ == nullptr ? 0.0 : static_cast<double>(streams_->in_use()));
+    }
+    return registry_->Collect();
+  }
+
+ private:
+  const std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Gauge& in_flight_;     // owned by registry_
+  prometheus::Gauge& open_streams_;  // owned by registry_
+  mutable std::mutex mu_;
+  const ConcurrencyLimit* calls_ = nullptr;    // guarded by mu_
+  const ConcurrencyLimit* streams_ = nullptr;  // guarded by mu_
+};
+
 }  // namespace
+
+std::string_view RejectionName(Rejection reason) {
+  switch (reason) {
+    case Rejection::kInFlightLimit:
+      return "in_flight_limit";
+    case Rejection::kOpenStreamsLimit:
+      return "open_streams_limit";
+  }
+  return "unknown";
+}
 
 std::string_view MethodName(Method method) {
   switch (method) {
@@ -113,6 +171,12 @@ struct Metrics::Impl {
                        .Help("Decision log records lost: queue full or write failed.")
                        .Register(*registry)
                        .Add({});
+    rejected = &prometheus::BuildCounter()
+                    .Name("fleetpdp_rejected_requests_total")
+                    .Help(
+                        "Calls refused with RESOURCE_EXHAUSTED by an overload limit before any "
+                        "decision, by method and reason (in_flight_limit, open_streams_limit).")
+                    .Register(*registry);
 
     for (Method method : kMethods) {
       const std::string name(MethodName(method));
@@ -124,8 +188,24 @@ struct Metrics::Impl {
       mqtt[i] = AddOutcomes(kMqttActions[i]);
     }
     other = AddOutcomes(kOtherAction);
+    // The pairs that can happen, present from the start so that rate() sees the first one.
+    for (Method method : {Method::kCheck, Method::kBatchCheck}) {
+      RejectedCounter(method, Rejection::kInFlightLimit);
+    }
+    RejectedCounter(Method::kCheckStream, Rejection::kOpenStreamsLimit);
     // Present from the start so that rate() and absent() alerts work before the first load.
     bundle_loads->Add({{"result", "success"}});
+  }
+
+  prometheus::Counter& RejectedCounter(Method method, Rejection reason) {
+    std::atomic<prometheus::Counter*>& slot =
+        rejected_counters[MethodIndex(method)][static_cast<size_t>(reason)];
+    if (prometheus::Counter* c = slot.load(std::memory_order_acquire)) return *c;
+    // Family::Add is thread-safe and returns the existing series for equal labels.
+    prometheus::Counter& c = rejected->Add({{"method", std::string(MethodName(method))},
+                                            {"reason", std::string(RejectionName(reason))}});
+    slot.store(&c, std::memory_order_release);
+    return c;
   }
 
   Outcomes AddOutcomes(std::string_view action) {
@@ -210,6 +290,15 @@ struct Metrics::Impl {
 
   prometheus::Counter* log_dropped = nullptr;
 
+  prometheus::Family<prometheus::Counter>* rejected = nullptr;
+  // Filled on first use (the possible pairs in the constructor); a slot only goes from null to
+  // a series of `rejected`, which lives as long as the registry.
+  std::array<std::array<std::atomic<prometheus::Counter*>, kRejections.size()>, kMethods.size()>
+      rejected_counters{};
+
+  // Declared after registry: it refers into it.
+  std::shared_ptr<RefreshingRegistry> collected = std::make_shared<RefreshingRegistry>(registry);
+
   // Declared last, destroyed first: it stops serving before the registry goes away.
   std::unique_ptr<prometheus::Exposer> exposer;
 };
@@ -225,7 +314,7 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const MetricsOptions& o
       return absl::UnavailableError(
           absl::StrCat("metrics endpoint ", options.listen, ": ", e.what()));
     }
-    impl->exposer->RegisterCollectable(impl->registry);
+    impl->exposer->RegisterCollectable(impl->collected);
   }
   return std::unique_ptr<Metrics>(new Metrics(std::move(impl)));
 }
@@ -268,9 +357,17 @@ void Metrics::SetBundle(std::string_view name, uint64_t revision, std::string_vi
 
 void Metrics::CountDecisionLogDrop() { impl_->log_dropped->Increment(); }
 
+void Metrics::CountRejected(Method method, Rejection reason) {
+  impl_->RejectedCounter(method, reason).Increment();
+}
+
+void Metrics::WatchLimits(const ConcurrencyLimit* calls, const ConcurrencyLimit* streams) {
+  impl_->collected->Watch(calls, streams);
+}
+
 std::string Metrics::Scrape() const {
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, impl_->registry->Collect());
+  prometheus::TextSerializer().Serialize(out, impl_->collected->Collect());
   return std::move(out).str();
 }
 

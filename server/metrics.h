@@ -11,6 +11,8 @@
 //   fleetpdp_bundle_info{name,revision,digest,key_id}  1 — exactly one series: replaced on swap
 //   fleetpdp_bundle_last_success_timestamp_seconds
 //   fleetpdp_decision_log_dropped_total
+//   fleetpdp_rejected_requests_total{method,reason}    reason: in_flight_limit | open_streams_limit
+//   fleetpdp_in_flight_calls, fleetpdp_open_streams    gauges read from the limits at scrape time
 //
 // Thread safety: every method may be called from any thread.
 #ifndef FLEETPDP_SERVER_METRICS_H_
@@ -30,9 +32,15 @@ class Registry;
 
 namespace fleetpdp::server {
 
+class ConcurrencyLimit;
+
 // The ways decisions are asked: the three gRPC methods and the EMQX HTTP endpoint.
 enum class Method : uint8_t { kCheck, kBatchCheck, kCheckStream, kEmqxHttp };
 std::string_view MethodName(Method method);  // "Check", "BatchCheck", "CheckStream", "EmqxHttp"
+
+// Why a call was refused at once, before any decision (server/limits.h).
+enum class Rejection : uint8_t { kInFlightLimit, kOpenStreamsLimit };
+std::string_view RejectionName(Rejection reason);  // "in_flight_limit", "open_streams_limit"
 
 struct MetricsOptions {
   // host:port for the /metrics HTTP endpoint; empty: metrics are kept but not served (tests).
@@ -55,6 +63,12 @@ class Metrics {
   void SetBundle(std::string_view name, uint64_t revision, std::string_view digest,
                  std::string_view key_id, absl::Time loaded_at);
   void CountDecisionLogDrop();
+  // A call refused by an overload limit (RESOURCE_EXHAUSTED).
+  void CountRejected(Method method, Rejection reason);
+  // Every scrape reports calls.in_use() as fleetpdp_in_flight_calls and streams.in_use() as
+  // fleetpdp_open_streams (0 while unset). Null for both unsets them. REQUIRES: both outlive this
+  // Metrics or are unset before they go (the decision service does so in its destructor).
+  void WatchLimits(const ConcurrencyLimit* calls, const ConcurrencyLimit* streams);
 
   // The exposition text, as /metrics serves it (for tests and the CLI).
   std::string Scrape() const;

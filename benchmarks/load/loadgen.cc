@@ -50,12 +50,19 @@ so a stalled server shows up in the percentiles instead of silently lowering the
   --mode MODE            unary (default), batch:K (BatchCheck of K checks) or stream (CheckStream)
   --connections N        TCP connections, each its own channel (default 16)
   --inflight M           closed loop: calls (stream: messages) in flight per connection (default 16)
-  --rate R               open loop: R calls/s in total (stream: messages/s); 0 = closed loop
+  --rate R               open loop: R calls/s in total (stream: messages/s); 0 = closed loop.
+                         Sending stops after --duration even when the sender lags behind R
   --max-outstanding N    open loop: most calls in flight before the sender waits (default 100000)
   --duration D           how long to send after the warm-up (default 10s)
   --warmup D             sent but not measured (default 1s)
   --count N              stop after N calls (0 = no limit; the duration still applies)
   --deadline D           per-call deadline (default 5s)
+  --max-attempts N       attempts per unary call on UNAVAILABLE, 1 to 5 (default 1: failures are
+                         counted, not retried); with a comma list of replicas, a retry goes to
+                         another one (fleetpdp_client's retry policy)
+  --max-reconnect-backoff D
+                         longest wait between reconnections to a replica that went away
+                         (default: gRPC's, up to 120s)
   --seed N               request order (default 1)
   --mark-file PATH       latencies of calls that end while PATH exists are also reported apart
                          ("marked", the rest "unmarked"), e.g. while run.sh reloads the bundle
@@ -64,8 +71,9 @@ so a stalled server shows up in the percentiles instead of silently lowering the
   --ca-file F --cert-file F --key-file F --server-name NAME
                          TLS (mutual TLS with cert and key) instead of plaintext
 
-Progress goes to stderr once per second. Exit status: 0; 1 when a call failed (or, with
---fail-on-unexpected, an answer was unexpected); 2 for bad usage or an unreadable request file.
+Progress goes to stderr once per second, with the first error message of each status code.
+Exit status: 0; 1 when a call failed (or, with --fail-on-unexpected, an answer was unexpected); 2
+for bad usage or an unreadable request file.
 )";
 
 enum class Mode { kUnary, kBatch, kStream };
@@ -84,6 +92,8 @@ struct Options {
   absl::Duration warmup = absl::Seconds(1);
   uint64_t count = 0;
   absl::Duration deadline = absl::Seconds(5);
+  int max_attempts = 1;
+  absl::Duration max_reconnect_backoff = absl::ZeroDuration();
   uint64_t seed = 1;
   std::string mark_file;
   bool fail_on_unexpected = false;
@@ -191,6 +201,12 @@ absl::StatusOr<Options> ParseFlags(int argc, char** argv) {
       if (!absl::SimpleAtoi(value, &o.count)) s = bad(flag, value, "a count");
     } else if (flag == "--deadline") {
       s = duration(o.deadline, false);
+    } else if (flag == "--max-attempts") {
+      if (!absl::SimpleAtoi(value, &o.max_attempts) || o.max_attempts < 1 || o.max_attempts > 5) {
+        s = bad(flag, value, "an integer from 1 to 5");
+      }
+    } else if (flag == "--max-reconnect-backoff") {
+      s = duration(o.max_reconnect_backoff, false);
     } else if (flag == "--seed") {
       if (!absl::SimpleAtoi(value, &o.seed)) s = bad(flag, value, "an integer");
     } else if (flag == "--mark-file") {
@@ -237,7 +253,7 @@ struct Stats {
   std::atomic<uint64_t> errors_total{0};  // all calls, warm-up included
   std::array<std::atomic<uint64_t>, kCodes> errors{};
   std::atomic<uint64_t> allow{0}, explicit_deny{0}, default_deny{0}, unexpected{0};
-  std::atomic<uint64_t> first_error_reported{0};
+  std::array<std::atomic<bool>, kCodes> first_error_reported{};  // per status code
 };
 
 class Runner {
@@ -262,7 +278,9 @@ class Runner {
       co.tls = o_.tls;
       co.deadline = o_.deadline;
       co.own_connections = true;
-      co.max_attempts = 1;  // a benchmark counts failures; it does not hide them
+      // A benchmark counts failures rather than hiding them, unless asked (failover tests).
+      co.max_attempts = o_.max_attempts;
+      co.max_reconnect_backoff = o_.max_reconnect_backoff;
       absl::StatusOr<std::unique_ptr<client::Client>> made = client::Client::Create(co);
       if (!made.ok()) return made.status();
       clients_.push_back(*std::move(made));
@@ -276,6 +294,7 @@ class Runner {
   // Runs the load; returns when every call has ended.
   void Run() {
     t0_ = Clock::now();
+    t0_wall_ = absl::Now();
     measure_start_ = t0_ + absl::ToChronoNanoseconds(o_.warmup);
     stop_at_ = measure_start_ + absl::ToChronoNanoseconds(o_.duration);
     std::thread marker;
@@ -297,6 +316,7 @@ class Runner {
     }
     Progress();
     if (sender.joinable()) sender.join();
+    send_end_ = std::min(Clock::now(), stop_at_);
     // Let outstanding calls end; a call cannot outlive its deadline, a stream message can.
     const Clock::time_point give_up =
         Clock::now() + absl::ToChronoNanoseconds(o_.deadline) + std::chrono::seconds(5);
@@ -333,8 +353,10 @@ class Runner {
   void CountError(int code, absl::string_view message) {
     stats_.errors_total.fetch_add(1, std::memory_order_relaxed);
     stats_.errors[code < 0 || code >= kCodes ? 2 : code].fetch_add(1, std::memory_order_relaxed);
-    if (stats_.first_error_reported.fetch_add(1) == 0) {
-      std::fprintf(stderr, "fleetpdp_loadgen: first error: %s\n", std::string(message).c_str());
+    const size_t index = code < 0 || code >= kCodes ? 2 : static_cast<size_t>(code);
+    if (!stats_.first_error_reported[index].exchange(true)) {
+      std::fprintf(stderr, "fleetpdp_loadgen: first %s: %s\n", kCodeNames[index],
+                   std::string(message).c_str());
     }
   }
 
@@ -403,6 +425,7 @@ class Runner {
   }
 
   void Send(Call* call) {
+    sent_.fetch_add(1, std::memory_order_relaxed);
     const client::Client& client = ClientFor(call->connection);
     if (o_.mode == Mode::kUnary) {
       call->index = NextIndex(order_.size());
@@ -456,6 +479,7 @@ class Runner {
     const size_t index = NextIndex(order_.size());
     const auto since = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(start - t0_).count());
+    sent_.fetch_add(1, std::memory_order_relaxed);
     v1::CheckStreamRequest r;
     r.set_request_id((since << 16) | index);
     *r.mutable_check() = requests_[order_[index]].request;
@@ -490,7 +514,10 @@ class Runner {
     for (uint64_t i = 0;; ++i) {
       const TimePoint intended =
           t0_ + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(i) * period_ns));
-      if (intended >= stop_at_ || (o_.count > 0 && i >= o_.count)) break;
+      // Also stops on time when the sender lags: a run lasts --duration whatever the rate.
+      if (intended >= stop_at_ || Clock::now() >= stop_at_ || (o_.count > 0 && i >= o_.count)) {
+        break;
+      }
       if (Clock::now() < intended) std::this_thread::sleep_until(intended);
       while (outstanding_.load(std::memory_order_relaxed) >= o_.max_outstanding) {
         std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -544,9 +571,11 @@ class Runner {
   std::vector<std::unique_ptr<client::Client>> clients_;
   std::vector<std::unique_ptr<client::CheckStream>> streams_;
 
-  TimePoint t0_, measure_start_, stop_at_, window_end_;
+  TimePoint t0_, measure_start_, stop_at_, window_end_, send_end_;
+  absl::Time t0_wall_;          // t0_ on the wall clock, for tests that line the run up with events
   Clock::duration max_lag_{0};  // written by the open-loop sender only; read after it ended
   std::atomic<uint64_t> issued_{0};
+  std::atomic<uint64_t> sent_{0};  // calls (stream: messages) sent, warm-up included
   std::atomic<uint64_t> next_{0};
   std::atomic<uint64_t> outstanding_{0};  // open loop
   std::atomic<int64_t> active_slots_{0};  // closed loop
@@ -590,7 +619,8 @@ int Runner::Report() const {
                R"("rate": %.1f, "seconds": %.3f, "calls": %d, "checks": %d, "calls_per_s": %.1f, )"
                R"("checks_per_s": %.1f, "latency_us": %s, "marked_latency_us": %s, "unmarked_latency_us": %s, )"
                R"("errors_total": %d, "errors": {%s}, "decisions": {"allow": %d, "explicit_deny": %d, )"
-               R"("default_deny": %d}, "unexpected": %d, "max_send_lag_us": %s})",
+               R"("default_deny": %d}, "unexpected": %d, "max_send_lag_us": %s, )"
+               R"("sent": %d, "ended": %d, "ok": %d, "start_unix": %.3f, "send_end_unix": %.3f})",
                o_.target, ModeName(o_), o_.rate > 0 ? "open" : "closed", o_.connections,
                o_.inflight, o_.rate, seconds, calls, calls * per_call, rps,
                rps * static_cast<double>(per_call), percentiles(lat), percentiles(marked),
@@ -598,7 +628,12 @@ int Runner::Report() const {
                stats_.allow.load(), stats_.explicit_deny.load(), stats_.default_deny.load(),
                stats_.unexpected.load(),
                Micros(static_cast<uint64_t>(
-                   std::chrono::duration_cast<std::chrono::nanoseconds>(max_lag_).count())))
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(max_lag_).count())),
+               sent_.load(), stats_.completed.load(),
+               stats_.completed.load() - stats_.errors_total.load(),
+               absl::ToDoubleSeconds(t0_wall_ - absl::UnixEpoch()),
+               absl::ToDoubleSeconds(t0_wall_ - absl::UnixEpoch()) +
+                   std::chrono::duration<double>(send_end_ - t0_).count())
         << "\n";
   } else {
     std::cout << absl::StrFormat(
@@ -622,9 +657,12 @@ int Runner::Report() const {
     }
     std::cout << absl::StrFormat(
         "  decisions allow %.1f%%  explicit deny %.1f%%  default deny %.1f%%  unexpected %d\n"
+        "  all calls sent %d  ended %d  ok %d (warm-up included)\n"
         "  errors    %s\n",
         share(stats_.allow), share(stats_.explicit_deny), share(stats_.default_deny),
-        stats_.unexpected.load(), errors.empty() ? "none" : absl::StrJoin(errors, ", "));
+        stats_.unexpected.load(), sent_.load(), stats_.completed.load(),
+        stats_.completed.load() - stats_.errors_total.load(),
+        errors.empty() ? "none" : absl::StrJoin(errors, ", "));
   }
   if (stats_.errors_total.load() > 0) return 1;
   if (o_.fail_on_unexpected && stats_.unexpected.load() > 0) return 1;

@@ -13,6 +13,19 @@
 // server answered is retried on another address by gRPC's retry policy (see ServiceConfigJson):
 // every FleetPDP method is read-only, so a retry is always safe.
 //
+// No decision lost when a replica dies: give the client every replica (a comma list of
+// addresses, or a DNS name resolving to all of them) and keep max_attempts ≥ 2 (default 3). A
+// replica killed outright closes its connections; the calls it held fail with UNAVAILABLE before
+// any answer arrived, so gRPC retries them (after 10 ms, 20 ms, … at most 100 ms) and round_robin
+// picks another replica, while the dead one is skipped until it reconnects. Set
+// max_reconnect_backoff (e.g. 1 s) so that a restarted replica gets its share again within about
+// that long. tests/server/failover_test.sh checks it: 48,000 checks at 3,000/s, one of three
+// replicas SIGKILLed and restarted, every check answered OK (with max_attempts 1, a few fail with
+// UNAVAILABLE). Not retried, by design: RESOURCE_EXHAUSTED (an overloaded replica refusing at
+// once; retrying everywhere would multiply the overload), DEADLINE_EXCEEDED (the deadline covers
+// all attempts), and CANCELLED, which a replica answers to calls arriving after its SIGTERM drain
+// began — stop sending before that (readiness NOT_SERVING, docs/operations.md).
+//
 // Errors: every call returns the server's gRPC status code as the absl::Status code (the numbers
 // are the same) with the method and target added: `Check at "127.0.0.1:50051": no verified
 // bundle loaded yet` (UNAVAILABLE), DEADLINE_EXCEEDED after options.deadline. A DENY is a
