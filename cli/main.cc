@@ -26,6 +26,7 @@ Commands:
   bundle verify B …        check a bundle as a server would
   bundle inspect B         show a bundle's revision, digest, signers, counts
   keygen --key-id ID       generate an Ed25519 signing key pair
+  import aws-iot FILE…     convert AWS IoT Core policies
 
 Run "fleetpdp COMMAND --help" for a command's flags. "fleetpdp --version" prints the version.
 )";
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return RunServeCommand(argc - 1, argv + 1);
   if (command == "check") return RunCheckCommand(argc - 1, argv + 1);
   if (command == "drift") return RunDriftCommand(argc - 1, argv + 1);
+  if (command == "import") return RunImportCommand(argc - 1, argv + 1);
   std::cerr << "fleetpdp: unknown command \"" << command << "\"\n\n" << kUsage;
   return kExitUsage;
 }
