@@ -427,6 +427,58 @@ TEST(AwsIotImportTest, AResourceOfTheWrongTypeForItsActionIsReported) {
   EXPECT_TRUE(r.yaml.empty());
 }
 
+TEST(AwsIotImportTest, RetainPublishAndActionGlobsMapToTheirMqttActions) {
+  auto r = Convert(Policy(Allow(R"("iot:RetainPublish")", Arn("topic/status/*")) + "," +
+                          Allow(R"("iot:Pub*")", Arn("topic/logs/*"))));
+  auto index = CompileResult(r);
+  ASSERT_NE(index, nullptr);
+  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:retain", "status/d")));
+  EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:publish", "status/d")));
+  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:publish", "logs/d")));
+  EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:receive", "logs/d")));
+  EXPECT_THAT(Report(r), HasSubstr("Statement[1].Action: note: \"iot:Pub*\" became the FleetPDP "
+                                   "actions for iot:Publish"));
+}
+
+// AWS compares a deny's topicfilter/ with the requested filter as text too, so denying
+// "a/#" does not stop "a/+" or "#" (the classic pitfall). The conversion keeps that meaning and
+// says how to deny every overlapping filter instead.
+TEST(AwsIotImportTest, ADenyOnATopicFilterKeepsAwsTextComparisonAndSaysSo) {
+  auto r = Convert(Policy(Allow(R"("iot:Subscribe")", Arn("topicfilter/*")) + "," +
+                          R"({"Effect": "Deny", "Action": "iot:Subscribe", "Resource": )" +
+                          Arn("topicfilter/a/#") + "}"));
+  auto index = CompileResult(r);
+  ASSERT_NE(index, nullptr);
+  EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "a/#")));
+  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "a/+")));
+  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "#")));
+  EXPECT_THAT(Report(r), HasSubstr("remove it to deny every overlapping filter"));
+}
+
+TEST(AwsIotImportTest, DateConditionsOnTheCurrentTimeReadTheContextTime) {
+  auto r = Convert(Policy(
+      Allow(R"("iot:Connect")", Arn("client/*"),
+            R"(, "Condition": {"DateLessThan": {"aws:CurrentTime": "2027-01-01T00:00:00Z"}})")));
+  EXPECT_THAT(Report(r), HasSubstr("aws:CurrentTime became context.time"));
+  auto index = CompileResult(r);
+  ASSERT_NE(index, nullptr);
+  Request q = MakeRequest("d", "mqtt:connect", "d");
+  EXPECT_FALSE(Allowed(*index, q));  // no time sent: FleetPDP has no clock
+  engine::testing::AddAttribute(q.context, "time", "2026-06-01T00:00:00Z");
+  EXPECT_TRUE(Allowed(*index, q));
+  q.context[0].values = {"2027-06-01T00:00:00Z"};
+  EXPECT_FALSE(Allowed(*index, q));
+}
+
+TEST(AwsIotImportTest, ConditionValuesFleetPdpRejectsAreErrorsWithItsReason) {
+  auto r =
+      Convert(Policy(Allow(R"("iot:Connect")", Arn("client/*"),
+                           R"(, "Condition": {"IpAddress": {"aws:SourceIp": "10.20.0.1/16"}})")));
+  EXPECT_THAT(Report(r), HasSubstr("error: condition not converted: FleetPDP refuses it: "));
+  EXPECT_THAT(Report(r), HasSubstr("10.20.0.1/16"));
+  EXPECT_TRUE(r.yaml.empty());
+}
+
 TEST(AwsIotImportTest, PrincipalsDefaultToAGroupNamedLikeThePolicy) {
   auto r = Convert(Policy(Allow(R"("iot:Publish")", Arn("topic/a"))), /*any=*/false);
   EXPECT_THAT(r.yaml, HasSubstr("principals: {groups: [imported]}"));
