@@ -443,6 +443,16 @@ Outcome TranslateResource(Kind kind, std::string_view aws_name, const std::strin
                           " but not that level itself: converted to ", Quote(out.patterns.back()),
                           " (\"/#\" would also match ", Quote(JoinLevels(levels, n - 1)), ")"));
     }
+  } else if (kind == Kind::kFilter && ctx.deny && !wild && !vars_to_glob) {
+    // A deny on a filter without IAM wildcards: FleetPDP's deny applies to every requested
+    // filter that overlaps the pattern, a superset of AWS's "the same text". Stricter, and what
+    // such a deny is meant to say (AWS's text comparison is the classic pitfall: denying
+    // topicfilter/a/# does not stop a SUBSCRIBE to "a/+" or "#").
+    out.patterns.push_back(RenderLiteral(*tokens));
+    ctx.issues.Warn(ctx.pointer,
+                    Cat("stricter than AWS: AWS denied only a SUBSCRIBE whose filter is the text ",
+                        Quote(RenderLiteral(*tokens)),
+                        "; FleetPDP denies every filter that overlaps it (such as \"#\")"));
   } else if (!wild && !filter_wildcards && !vars_to_glob) {
     out.patterns.push_back(RenderLiteral(*tokens));
   } else if (glob && *glob == "*") {
@@ -478,15 +488,12 @@ Outcome TranslateResource(Kind kind, std::string_view aws_name, const std::strin
                           " plus a StringLike condition on resource that matches exactly what AWS "
                           "matches"));
     }
-    if (filter_wildcards) {
-      ctx.issues.Note(
-          ctx.pointer,
-          Cat("AWS compares the requested filter with ", Quote(arn_text),
-              " as text; FleetPDP's pattern alone would ",
-              ctx.deny ? "deny every filter that overlaps it (such as \"#\")"
-                       : "also allow every narrower filter (containment)",
-              ": a StringLike condition on resource keeps AWS's meaning",
-              ctx.deny ? " (remove it to deny every overlapping filter, which is safer)" : ""));
+    if (filter_wildcards && !ctx.deny) {
+      ctx.issues.Note(ctx.pointer,
+                      Cat("AWS compares the requested filter with ", Quote(arn_text),
+                          " as text; FleetPDP's pattern alone would also allow every narrower "
+                          "filter (containment): a StringLike condition on resource keeps AWS's "
+                          "meaning"));
     }
     if (vars_to_glob) {
       ctx.issues.Note(ctx.pointer,

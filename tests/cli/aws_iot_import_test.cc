@@ -440,19 +440,33 @@ TEST(AwsIotImportTest, RetainPublishAndActionGlobsMapToTheirMqttActions) {
                                    "actions for iot:Publish"));
 }
 
-// AWS compares a deny's topicfilter/ with the requested filter as text too, so denying
-// "a/#" does not stop "a/+" or "#" (the classic pitfall). The conversion keeps that meaning and
-// says how to deny every overlapping filter instead.
-TEST(AwsIotImportTest, ADenyOnATopicFilterKeepsAwsTextComparisonAndSaysSo) {
+// AWS compares a deny's topicfilter/ with the requested filter as text, so denying "a/#" does not
+// stop "a/+" or "#" (the classic pitfall). FleetPDP denies every overlapping filter: stricter,
+// reported as a warning.
+TEST(AwsIotImportTest, ADenyOnATopicFilterDeniesEveryOverlappingFilter) {
   auto r = Convert(Policy(Allow(R"("iot:Subscribe")", Arn("topicfilter/*")) + "," +
                           R"({"Effect": "Deny", "Action": "iot:Subscribe", "Resource": )" +
                           Arn("topicfilter/a/#") + "}"));
   auto index = CompileResult(r);
   ASSERT_NE(index, nullptr);
   EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "a/#")));
-  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "a/+")));
-  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "#")));
-  EXPECT_THAT(Report(r), HasSubstr("remove it to deny every overlapping filter"));
+  EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "a/+")));
+  EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "#")));
+  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "b/#")));
+  EXPECT_THAT(Report(r), HasSubstr("Statement[1].Resource: warning: stricter than AWS"));
+}
+
+// With IAM wildcards a deny's filter keeps AWS's text match (an MQTT superset such as "a/#" for
+// "a/*/b" would deny unrelated filters like "a/x/c").
+TEST(AwsIotImportTest, ADenyOnATopicFilterWithIamWildcardsMatchesTheTextLikeAws) {
+  auto r = Convert(Policy(Allow(R"("iot:Subscribe")", Arn("topicfilter/*")) + "," +
+                          R"({"Effect": "Deny", "Action": "iot:Subscribe", "Resource": )" +
+                          Arn("topicfilter/a/*/b") + "}"));
+  auto index = CompileResult(r);
+  ASSERT_NE(index, nullptr);
+  EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "a/x/b")));
+  EXPECT_FALSE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "a/+/y/b")));
+  EXPECT_TRUE(Allowed(*index, MakeRequest("d", "mqtt:subscribe", "a/x/c")));
 }
 
 TEST(AwsIotImportTest, DateConditionsOnTheCurrentTimeReadTheContextTime) {
