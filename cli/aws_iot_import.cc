@@ -51,9 +51,11 @@ std::string Cat(const T&... parts) {
 template <typename C>
 std::string Join(const C& items, std::string_view sep) {
   std::string out;
+  bool first = true;
   for (const auto& item : items) {
-    if (!out.empty()) out.append(sep);
+    if (!first) out.append(sep);
     out.append(std::string_view(item));
+    first = false;
   }
   return out;
 }
