@@ -432,9 +432,6 @@ Outcome TranslateResource(Kind kind, std::string_view aws_name, const std::strin
                              std::count_if(tokens->begin(), tokens->end(), IsWild) == 1 &&
                              levels.back().size() == 1 && levels.back()[0].type == Token::kStar;
   const bool vars_to_glob = ctx.deny && vars;  // see below
-  const bool first_level_wild =
-      !tokens->empty() &&
-      (IsWild((*tokens)[0]) || (vars_to_glob && (*tokens)[0].type == Token::kVar));
 
   if (trailing_star && !vars_to_glob) {
     out.patterns.push_back(n == 1 ? "#" : JoinLevels(levels, n - 1) + "/+/#");
@@ -506,10 +503,20 @@ Outcome TranslateResource(Kind kind, std::string_view aws_name, const std::strin
   }
   out.glob = glob.value_or("");
 
-  if (first_level_wild) {
+  // Does the pattern start with a wildcard level while AWS's resource could match a text that
+  // starts with "$"?
+  const std::string& first_pattern = out.patterns.front();
+  const bool pattern_first_wild = first_pattern == "#" || first_pattern == "+" ||
+                                  first_pattern.starts_with("#/") ||
+                                  first_pattern.starts_with("+/");
+  const Token& first_token = tokens->front();
+  const bool could_be_dollar = IsWild(first_token) || first_token.type == Token::kVar ||
+                               (first_token.type == Token::kChar && first_token.c == '$');
+  if (pattern_first_wild && could_be_dollar) {
     // FleetPDP wildcards in the first level never match "$" topics (MQTT 4.7.2); AWS's '*' does.
-    const bool may_start_with_dollar = true;
-    if (may_start_with_dollar && kind != Kind::kConnect) {
+    // AWS IoT's only "$" topics are "$aws/…": naming them keeps the conversion exact for AWS's
+    // topic space.
+    if (kind != Kind::kConnect) {
       out.patterns.push_back("$aws/#");
       if (ctx.deny) {
         ctx.issues.Warn(ctx.pointer,
@@ -526,7 +533,7 @@ Outcome TranslateResource(Kind kind, std::string_view aws_name, const std::strin
                             " also became \"$aws/#\" (AWS IoT's reserved topics); other "
                             "\"$\" topics, such as a broker's $SYS/…, are not allowed"));
       }
-    } else if (kind == Kind::kConnect) {
+    } else {
       ctx.issues.Add(ctx.deny ? ImportSeverity::kWarning : ImportSeverity::kNote, ctx.pointer,
                      Cat("a leading wildcard never matches client ids starting with "
                          "\"$\" in FleetPDP: ",

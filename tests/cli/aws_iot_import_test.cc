@@ -137,7 +137,8 @@ TEST(AwsIotImportTest, IamWildcardsInTopicResourcesDecideExactlyAsAws) {
       "$aws/things/*/shadow/update",
       "?",
       "a//*",
-      "/a/*",  // a leading empty level (once lost by a join)
+      "/a/*",   // a leading empty level (once lost by a join)
+      "$aws*",  // a partial first level starting with "$" (once missed $aws/…)
   };
   const std::vector<std::string> topics = {
       "sensor-1",
@@ -199,7 +200,8 @@ TEST(AwsIotImportTest, RandomResourcesDecideAsAwsOnRandomTopicsAndFilters) {
   auto random_glob = [&] {
     std::string g;
     const int n = std::uniform_int_distribution<int>(1, 6)(rng);
-    for (int i = 0; i < n; ++i) g += pick({"a", "b", "/", "*", "?", "+", "#", "${iot:ClientId}"});
+    for (int i = 0; i < n; ++i)
+      g += pick({"a", "b", "/", "*", "?", "+", "#", "${iot:ClientId}", "$", "$aws"});
     return g;
   };
   std::vector<std::string> topics, filters;
