@@ -765,7 +765,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> StringOrList(con
 
 class Converter {
  public:
-  Converter(AwsIotImportResult& result) : result_(result), issues_(result.issues) {}
+  explicit Converter(AwsIotImportResult& result) : result_(result), issues_(result.issues) {}
 
   void Statement(const Json& st, const std::string& ptr, const std::string& fallback_id);
   std::vector<OutStatement>& out() { return out_; }
