@@ -456,7 +456,7 @@ Outcome TranslateResource(Kind kind, std::string_view aws_name, const std::strin
     out.patterns.push_back(RenderLiteral(*tokens));
   } else if (glob && *glob == "*") {
     // "*" matches every text: the pattern "#" (below) says the same without a condition.
-    out.patterns.push_back("#");
+    out.patterns.emplace_back("#");
   } else {
     // The MQTT pattern is a superset — the literal levels before the first level with an IAM
     // wildcard, then "#" — and a StringLike condition on the resource text reproduces AWS's
@@ -517,7 +517,7 @@ Outcome TranslateResource(Kind kind, std::string_view aws_name, const std::strin
     // AWS IoT's only "$" topics are "$aws/…": naming them keeps the conversion exact for AWS's
     // topic space.
     if (kind != Kind::kConnect) {
-      out.patterns.push_back("$aws/#");
+      out.patterns.emplace_back("$aws/#");
       if (ctx.deny) {
         ctx.issues.Warn(ctx.pointer,
                         Cat("a leading wildcard never matches topics starting with \"$\" "
@@ -555,7 +555,7 @@ absl::StatusOr<Arn> ParseArn(std::string_view text) {
   auto malformed = [&](std::string_view why) {
     return absl::InvalidArgumentError(
         Cat("malformed resource ", Quote(text), ": ", why,
-            " (expected \"*\" or \"arn:aws:iot:REGION:ACCOUNT:TYPE/NAME\")"));
+            R"( (expected "*" or "arn:aws:iot:REGION:ACCOUNT:TYPE/NAME"))"));
   };
   std::vector<std::string_view> parts = Split(text, ':', 6);
   if (parts.size() != 6 || parts[0] != "arn") return malformed("not an ARN");
@@ -626,7 +626,7 @@ std::optional<std::vector<std::string>> ScalarValues(const Json& v) {
     if (x.is_string()) {
       out.push_back(x.get<std::string>());
     } else if (x.is_boolean()) {
-      out.push_back(x.get<bool>() ? "true" : "false");
+      out.emplace_back(x.get<bool>() ? "true" : "false");
     } else if (x.is_number()) {
       out.push_back(x.dump());
     } else {
@@ -771,7 +771,7 @@ class Converter {
   std::vector<OutStatement>& out() { return out_; }
 
  private:
-  std::string UniqueId(std::string base) {
+  std::string UniqueId(const std::string& base) {
     std::string id = base;
     for (int i = 2; ids_.count(id); ++i) id = Cat(base, "-", i);
     ids_.insert(id);
@@ -786,7 +786,7 @@ class Converter {
 
 void Converter::Statement(const Json& st, const std::string& ptr, const std::string& fallback_id) {
   ++result_.statements_in;
-  auto skip = [&](std::string message) {
+  auto skip = [&](const std::string& message) {
     issues_.Error(ptr, Cat(message, "; statement not converted"));
     ++result_.statements_skipped;
   };
@@ -811,7 +811,7 @@ void Converter::Statement(const Json& st, const std::string& ptr, const std::str
   }
   if (!st.contains("Effect") || !st["Effect"].is_string() ||
       (st["Effect"] != "Allow" && st["Effect"] != "Deny")) {
-    return skip("Effect must be \"Allow\" or \"Deny\"");
+    return skip(R"(Effect must be "Allow" or "Deny")");
   }
   const bool deny = st["Effect"] == "Deny";
   if (!st.contains("Action")) return skip("missing Action");
