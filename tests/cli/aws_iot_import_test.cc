@@ -380,7 +380,7 @@ TEST(AwsIotImportTest, ThingAttributeConditionsReadPrincipalAttributes) {
                          "IpAddress": {"aws:SourceIp": "10.20.0.0/16"}})")));
   auto index = CompileResult(r);
   ASSERT_NE(index, nullptr);
-  auto request = [](std::string region, std::string ip) {
+  auto request = [](const std::string& region, const std::string& ip) {
     Request q = MakeRequest("d1", "mqtt:connect", "d1");
     if (!region.empty()) engine::testing::AddAttribute(q.principal.attributes, "region", region);
     if (!ip.empty()) engine::testing::AddAttribute(q.context, "source_ip", ip);
