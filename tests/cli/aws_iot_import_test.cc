@@ -204,25 +204,29 @@ TEST(AwsIotImportTest, RandomResourcesDecideAsAwsOnRandomTopicsAndFilters) {
       g += pick({"a", "b", "/", "*", "?", "+", "#", "${iot:ClientId}", "$", "$aws"});
     return g;
   };
-  std::vector<std::string> topics, filters;
-  for (const std::string& first : {"a", "b", "ab", "", "$aws", "d"}) {
-    for (const std::string& second : {"", "/a", "/b", "/", "/a/b", "/b/a/a", "/d", "/ad"}) {
-      topics.push_back(first + second);
-    }
-    for (const std::string& second : {"", "/a", "/+", "/#", "/+/b", "/a/#", "//+"}) {
-      filters.push_back(first + second);
-    }
+  const std::vector<std::string> firsts = {"a", "b", "ab", "", "$aws", "d"};
+  const std::vector<std::string> topic_rests = {"", "/a", "/b", "/", "/a/b", "/b/a/a", "/d", "/ad"};
+  const std::vector<std::string> filter_rests = {"", "/a", "/+", "/#", "/+/b", "/a/#", "//+"};
+  std::vector<std::string> topics, filters = {"#", "+", "+/a", "+/#"};
+  for (const std::string& first : firsts) {
+    for (const std::string& rest : topic_rests) topics.push_back(first + rest);
+    for (const std::string& rest : filter_rests) filters.push_back(first + rest);
   }
-  for (const std::string& f : {"#", "+", "+/a", "+/#"}) filters.push_back(f);
   topics.erase(std::remove(topics.begin(), topics.end(), ""), topics.end());
   filters.erase(std::remove(filters.begin(), filters.end(), ""), filters.end());
 
   for (int round = 0; round < 300; ++round) {
     const std::string glob = random_glob();
     // The principal is "d": AWS substitutes its client id for the variable.
-    std::string resolved = glob;
-    for (size_t at; (at = resolved.find("${iot:ClientId}")) != std::string::npos;) {
-      resolved.replace(at, std::string("${iot:ClientId}").size(), "d");
+    const std::string variable = "${iot:ClientId}";
+    std::string resolved;
+    for (size_t i = 0; i < glob.size();) {
+      if (glob.compare(i, variable.size(), variable) == 0) {
+        resolved += 'd';
+        i += variable.size();
+      } else {
+        resolved += glob[i++];
+      }
     }
     const bool iam_wildcard = resolved.find_first_of("*?") != std::string::npos;
     auto allow =
