@@ -19,6 +19,7 @@ int RunCheckCommand(int argc, char** argv);
 int RunDriftCommand(int argc, char** argv);
 int RunComplianceCommand(int argc, char** argv);
 int RunLintCommand(int argc, char** argv);
+int RunImportCommand(int argc, char** argv);
 
 }  // namespace fleetpdp::cli
 

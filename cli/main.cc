@@ -28,6 +28,7 @@ Commands:
   bundle inspect B         show a bundle's revision, digest, signers, counts
   keygen --key-id ID       generate an Ed25519 signing key pair
   compliance report SRC    controls → policies → tests, with gaps
+  import aws-iot FILE…     convert AWS IoT Core policies
 
 Run "fleetpdp COMMAND --help" for a command's flags. "fleetpdp --version" prints the version.
 )";
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   if (command == "drift") return RunDriftCommand(argc - 1, argv + 1);
   if (command == "compliance") return RunComplianceCommand(argc - 1, argv + 1);
   if (command == "lint") return RunLintCommand(argc - 1, argv + 1);
+  if (command == "import") return RunImportCommand(argc - 1, argv + 1);
   std::cerr << "fleetpdp: unknown command \"" << command << "\"\n\n" << kUsage;
   return kExitUsage;
 }
