@@ -34,6 +34,10 @@ constexpr std::array<Method, 4> kMethods = {Method::kCheck, Method::kBatchCheck,
 constexpr std::array<std::string_view, 5> kMqttActions = {
     engine::kConnect, engine::kPublish, engine::kSubscribe, engine::kReceive, engine::kRetain};
 
+// The method labels of fleetpdp_unauthorized_calls_total; the last one takes everything else.
+constexpr std::array<std::string_view, 6> kUnauthorizedMethods = {
+    "Check", "BatchCheck", "CheckStream", "GetBundleInfo", "ServerReflectionInfo", "other"};
+
 // Application actions get their own label up to this many; the rest share kOtherAction.
 constexpr size_t kMaxAppActions = 64;
 // Open-addressing table of known application actions; twice the limit keeps probes short and
@@ -113,6 +117,19 @@ struct Metrics::Impl {
                        .Help("Decision log records lost: queue full or write failed.")
                        .Register(*registry)
                        .Add({});
+    log_write_errors = &prometheus::BuildCounter()
+                            .Name("fleetpdp_decision_log_write_errors_total")
+                            .Help("Failed writes of the decision log (e.g. disk full).")
+                            .Register(*registry)
+                            .Add({});
+    unauthorized_calls = &prometheus::BuildCounter()
+                              .Name("fleetpdp_unauthorized_calls_total")
+                              .Help("Calls refused by caller authorization, by method.")
+                              .Register(*registry);
+    for (size_t i = 0; i < kUnauthorizedMethods.size(); ++i) {
+      unauthorized_counters[i] =
+          &unauthorized_calls->Add({{"method", std::string(kUnauthorizedMethods[i])}});
+    }
 
     for (Method method : kMethods) {
       const std::string name(MethodName(method));
@@ -209,6 +226,9 @@ struct Metrics::Impl {
   prometheus::Gauge* last_success = nullptr;
 
   prometheus::Counter* log_dropped = nullptr;
+  prometheus::Counter* log_write_errors = nullptr;
+  prometheus::Family<prometheus::Counter>* unauthorized_calls = nullptr;
+  std::array<prometheus::Counter*, kUnauthorizedMethods.size()> unauthorized_counters{};
 
   // Declared last, destroyed first: it stops serving before the registry goes away.
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -267,6 +287,14 @@ void Metrics::SetBundle(std::string_view name, uint64_t revision, std::string_vi
 }
 
 void Metrics::CountDecisionLogDrop() { impl_->log_dropped->Increment(); }
+
+void Metrics::CountDecisionLogWriteError() { impl_->log_write_errors->Increment(); }
+
+void Metrics::CountUnauthorizedCall(std::string_view method) {
+  size_t i = 0;
+  while (i + 1 < kUnauthorizedMethods.size() && kUnauthorizedMethods[i] != method) ++i;
+  impl_->unauthorized_counters[i]->Increment();
+}
 
 std::string Metrics::Scrape() const {
   std::ostringstream out;

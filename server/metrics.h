@@ -11,6 +11,8 @@
 //   fleetpdp_bundle_info{name,revision,digest,key_id}  1 — exactly one series: replaced on swap
 //   fleetpdp_bundle_last_success_timestamp_seconds
 //   fleetpdp_decision_log_dropped_total
+//   fleetpdp_decision_log_write_errors_total           failed write(2) calls (disk full …)
+//   fleetpdp_unauthorized_calls_total{method}          refused by caller authorization
 //
 // Thread safety: every method may be called from any thread.
 #ifndef FLEETPDP_SERVER_METRICS_H_
@@ -55,6 +57,12 @@ class Metrics {
   void SetBundle(std::string_view name, uint64_t revision, std::string_view digest,
                  std::string_view key_id, absl::Time loaded_at);
   void CountDecisionLogDrop();
+  // One failed write(2) of the decision log (its lost records are counted as drops).
+  void CountDecisionLogWriteError();
+  // A call refused by caller authorization (caller_authz.h). `method` is "Check", "BatchCheck",
+  // "CheckStream", "GetBundleInfo", "ServerReflectionInfo" or "other"; anything else counts as
+  // "other".
+  void CountUnauthorizedCall(std::string_view method);
 
   // The exposition text, as /metrics serves it (for tests and the CLI).
   std::string Scrape() const;
