@@ -406,14 +406,18 @@ TEST(CallerAuthzTest, ManyDenialsAreAllCountedButLoggedAtARateLimit) {
 TEST(CallerAuthzTest, AProcessorWithoutTlsCredentialsIsRefusedAtStart) {
   GrpcServerOptions options;
   options.listen = "127.0.0.1:0";
-  options.auth_processor = *MakeCallerAuthz({.decision_callers = {"CN=x"}}, nullptr);
+  CallerAuthzOptions authz;
+  authz.decision_callers = {"CN=x"};
+  options.auth_processor = *MakeCallerAuthz(authz, nullptr);
   BundleHolder holder;
   EXPECT_THAT(GrpcServer::Start(options, holder, nullptr, nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mutual TLS")));
 }
 
 TEST(CallerAuthzTest, TheStartupSummaryCountsEntriesPerSurface) {
-  EXPECT_EQ(DescribeCallerAuthz({.decision_callers = {"CN=a,CN=b"}}),
+  CallerAuthzOptions authz;
+  authz.decision_callers = {"CN=a,CN=b"};
+  EXPECT_EQ(DescribeCallerAuthz(authz),
             "decisions (Check, BatchCheck, CheckStream): 2 entries of --allow-callers; admin "
             "(GetBundleInfo, reflection): any mutual-TLS client; health: open");
 }

@@ -66,8 +66,9 @@ double Sample(const std::string& text, const std::string& sample) {
 class Replica {
  public:
   explicit Replica(const std::string& url) : metrics_(*Metrics::Create({})), server_({}, nullptr) {
-    absl::StatusOr<std::unique_ptr<BundleSource>> source =
-        MakeBundleSource(url, {}, {.timeout = kFetchTimeout});
+    HttpSourceOptions http;
+    http.timeout = kFetchTimeout;
+    absl::StatusOr<std::unique_ptr<BundleSource>> source = MakeBundleSource(url, {}, http);
     EXPECT_TRUE(source.ok()) << source.status();
     ReloaderOptions options;
     options.allow_unsigned = true;
