@@ -312,6 +312,12 @@ int RunServeCommand(int argc, char** argv) {
         "--allow-callers and --allow-admin-callers need mutual TLS (--tls-cert, --tls-key and "
         "--tls-client-ca): without client certificates there is no caller identity to check");
   }
+  if (!s.decision_log_mask_salt_file.empty() &&
+      (s.decision_log.empty() || s.decision_log_mask.empty())) {
+    return fail(
+        "--decision-log-mask-salt-file keys the masks of --decision-log-mask: give both, and "
+        "--decision-log");
+  }
   for (const auto& [flag, entries] : {std::pair{"--allow-callers", &s.allow_callers},
                                       std::pair{"--allow-admin-callers", &s.allow_admin_callers}}) {
     if (absl::Status st = server::ParseCallerMatchers(flag, *entries).status(); !st.ok()) {

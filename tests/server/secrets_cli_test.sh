@@ -44,7 +44,9 @@ mkdir "$work/bad-keys" && cp "$signing_key" "$work/bad-keys/dev-DO-NOT-USE.pem"
 serve_fails "a private signing key among the trusted keys" 'fatal: .*dev-DO-NOT-USE.pem' \
   --bundle "$root/examples/fleet.bundle.tar.gz" --keys "$work/bad-keys"
 serve_fails "a short mask salt" 'mask salt file ".*short-salt": 8 bytes; at least 16' \
-  --decision-log "$work/d.jsonl" --decision-log-mask-salt-file "$work/short-salt"
+  --decision-log "$work/d.jsonl" --decision-log-mask resource --decision-log-mask-salt-file "$work/short-salt"
+serve_fails "a mask salt without fields to mask" 'mask-salt-file keys the masks of --decision-log-mask' \
+  --decision-log "$work/d.jsonl" --decision-log-mask-salt-file "$work/salt"
 serve_fails "caller lists without mutual TLS" '--allow-callers and --allow-admin-callers need mutual TLS' \
   "${tls[@]}" --allow-callers 'CN=broker-*'
 serve_fails "a caller list with an unknown matcher" '--allow-callers: "XN=broker": unknown matcher' \
