@@ -16,11 +16,13 @@
 #include "cli/loading.h"
 #include "engine/absl_compat.h"
 #include "server/bundle_source.h"
+#include "server/caller_authz.h"
 #include "server/decision_log.h"
 #include "server/embedded_example.h"
 #include "server/emqx_http.h"
 #include "server/grpc_server.h"
 #include "server/limits.h"
+#include "server/http_fetch.h"
 #include "server/metrics.h"
 #include "server/reloader.h"
 #include "server/tls.h"
@@ -52,14 +54,29 @@ the published development key — for trying FleetPDP out, never for production.
   --persist FILE             keep a copy of the last good bundle here; used at startup when the
                              source is unavailable
   --http-ca-file FILE        CA certificates for an https bundle URL (default: system store)
+  --http-timeout DURATION    give up on one fetch of a bundle URL after this long, connecting,
+                             waiting and reading included (default 10s); the last good bundle
+                             keeps serving
   --tls-cert FILE            serve gRPC over TLS with this PEM certificate chain (with --tls-key)
   --tls-key FILE             the certificate's PEM private key (unencrypted)
   --tls-client-ca FILE       require client certificates issued by these PEM CAs (mutual TLS)
   --tls-refresh-interval D   how often the three TLS files are re-read (default 10s): renewed
                              certificates are used for new connections without a restart
+  --allow-callers LIST       with mutual TLS: only client certificates matching an entry may call
+                             Check, BatchCheck and CheckStream (others: PERMISSION_DENIED). LIST is
+                             comma-separated (flag repeatable): CN=PATTERN, SAN:dns:PATTERN,
+                             SAN:uri:PATTERN, SAN:email:PATTERN, SAN:ip:PATTERN; '*' matches any
+                             run of characters, e.g. 'CN=broker-*,SAN:dns:broker.fleet.local'
+  --allow-admin-callers LIST the same for GetBundleInfo and server reflection; health is always
+                             open. Without a list a surface admits every mutual-TLS client
   --decision-log PATH        JSON lines decision log: a file, or "-" for stdout (default: off)
   --decision-log-sample R    fraction of ALLOW decisions logged, 0..1 (DENY always; default 1)
-  --decision-log-mask FIELD  write FIELD as "***" (repeatable), e.g. context.source_ip
+  --decision-log-mask FIELDS write these fields as "***" (comma-separated, repeatable):
+                             principal.id, principal.attributes.KEY, context.KEY, resource
+  --decision-log-mask-salt-file FILE
+                             write masked fields as "hmac:" + 16 hex digits of HMAC-SHA256 keyed
+                             with FILE's content (at least 16 bytes; never logged): equal values
+                             correlate without being shown
   --max-batch-size N         most checks in one BatchCheck (default 1000)
   --max-message-bytes N      larger requests are refused before parsing (default 4194304)
   --max-in-flight-calls N    Check/BatchCheck calls in flight across the server; more are refused
@@ -94,6 +111,10 @@ struct Settings {
   bool keep_parsed_documents = true;
   std::string persist;
   std::string http_ca_file;
+  absl::Duration http_timeout = absl::Seconds(10);
+  std::vector<std::string> allow_callers;
+  std::vector<std::string> allow_admin_callers;
+  std::string decision_log_mask_salt_file;
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
@@ -146,6 +167,14 @@ absl::Status Apply(Settings& s, const std::string& key, const std::string& value
     s.persist = value;
   } else if (key == "http_ca_file") {
     s.http_ca_file = value;
+  } else if (key == "http_timeout") {
+    return duration(s.http_timeout);
+  } else if (key == "allow_callers") {
+    s.allow_callers.push_back(value);
+  } else if (key == "allow_admin_callers") {
+    s.allow_admin_callers.push_back(value);
+  } else if (key == "decision_log_mask_salt_file") {
+    s.decision_log_mask_salt_file = value;
   } else if (key == "tls_cert") {
     s.tls_cert = value;
   } else if (key == "tls_key") {
@@ -232,6 +261,9 @@ constexpr const char* kKeys[] = {"listen",
                                  "grpc_max_threads",
                                  "reload_nice",
                                  "keep_parsed_documents"};
+// Caller authorization, the decision log's mask salt, the bundle fetch timeout.
+constexpr const char* kHardeningKeys[] = {"allow_callers", "allow_admin_callers",
+                                          "decision_log_mask_salt_file", "http_timeout"};
 
 absl::Status LoadConfig(const std::string& path, Settings& s) {
   absl::StatusOr<std::string> text = bundles::ReadFileBytes(path);
@@ -255,7 +287,8 @@ absl::Status LoadConfig(const std::string& path, Settings& s) {
     std::vector<std::string> values;
     if (value.IsScalar()) {
       values.push_back(value.Scalar());
-    } else if (value.IsSequence() && name == "decision_log_mask") {
+    } else if (value.IsSequence() && (name == "decision_log_mask" || name == "allow_callers" ||
+                                      name == "allow_admin_callers")) {
       for (const YAML::Node& v : value) values.push_back(v.Scalar());
     } else {
       return absl::InvalidArgumentError(absl::StrCat(where(value), "\"", name, "\" needs a value"));
@@ -287,7 +320,9 @@ int RunServeCommand(int argc, char** argv) {
   if (std::optional<std::string> config = args.Take("--config")) {
     if (absl::Status st = LoadConfig(*config, s); !st.ok()) return fail(st.message());
   }
-  for (const char* key : kKeys) {
+  std::vector<const char*> keys(std::begin(kKeys), std::end(kKeys));
+  keys.insert(keys.end(), std::begin(kHardeningKeys), std::end(kHardeningKeys));
+  for (const char* key : keys) {
     std::string flag = absl::StrCat("--", absl::StrReplaceAll(key, {{"_", "-"}}));
     if (std::string(key) == "allow_unsigned") {
       if (args.TakeSwitch(flag)) s.allow_unsigned = true;
@@ -334,6 +369,28 @@ int RunServeCommand(int argc, char** argv) {
     transport =
         absl::StrCat(s.tls_client_ca.empty() ? "TLS" : "mutual TLS", " as \"", *subject, "\"");
   }
+  // Caller authorization: identities exist only with client certificates.
+  server::CallerAuthzOptions authz{.decision_callers = s.allow_callers,
+                                   .admin_callers = s.allow_admin_callers,
+                                   .log = [](std::string_view line) { Log(line); }};
+  const bool authz_configured = !s.allow_callers.empty() || !s.allow_admin_callers.empty();
+  if (authz_configured && s.tls_client_ca.empty()) {
+    return fail(
+        "--allow-callers and --allow-admin-callers need mutual TLS (--tls-cert, --tls-key and "
+        "--tls-client-ca): without client certificates there is no caller identity to check");
+  }
+  if (!s.decision_log_mask_salt_file.empty() &&
+      (s.decision_log.empty() || s.decision_log_mask.empty())) {
+    return fail(
+        "--decision-log-mask-salt-file keys the masks of --decision-log-mask: give both, and "
+        "--decision-log");
+  }
+  for (const auto& [flag, entries] : {std::pair{"--allow-callers", &s.allow_callers},
+                                      std::pair{"--allow-admin-callers", &s.allow_admin_callers}}) {
+    if (absl::Status st = server::ParseCallerMatchers(flag, *entries).status(); !st.ok()) {
+      return fail(st.message());
+    }
+  }
 
   // The bundle source and trusted keys.
   std::unique_ptr<server::BundleSource> source;
@@ -355,6 +412,7 @@ int RunServeCommand(int argc, char** argv) {
   } else {
     server::HttpSourceOptions http;
     http.ca_file = s.http_ca_file;
+    http.timeout = s.http_timeout;
     absl::StatusOr<std::unique_ptr<server::BundleSource>> made =
         server::MakeBundleSource(s.bundle, {}, http);
     if (!made.ok()) return fail(made.status().message());
@@ -378,6 +436,12 @@ int RunServeCommand(int argc, char** argv) {
     options.path = s.decision_log;
     options.allow_sample_rate = s.decision_log_sample;
     options.masked_fields = s.decision_log_mask;
+    if (!s.decision_log_mask_salt_file.empty()) {
+      absl::StatusOr<std::string> salt = server::ReadMaskSalt(s.decision_log_mask_salt_file);
+      if (!salt.ok()) return fail(salt.status().message());
+      options.mask_salt = *std::move(salt);
+    }
+    options.on_error = [](std::string_view line) { Log(line); };
     absl::StatusOr<std::unique_ptr<server::DecisionLog>> made =
         server::DecisionLog::Create(options, metrics->get());
     if (!made.ok()) return fail(made.status().message());
@@ -393,8 +457,11 @@ int RunServeCommand(int argc, char** argv) {
   reload.keep_parsed_documents = s.keep_parsed_documents;
   reload.on_attempt = [&](const absl::Status& status, const bundles::BundleMetadata* m) {
     if (!status.ok()) {
-      Log(absl::StrCat("bundle: ", status.message(),
-                       holder.Current() ? " (still serving the last good bundle)" : ""));
+      std::string_view fetch = server::FetchFailureOf(status);
+      Log(absl::StrCat(
+          "bundle: ",
+          fetch.empty() ? std::string() : absl::StrCat("fetch failed (", Absl(fetch), "): "),
+          status.message(), holder.Current() ? " (still serving the last good bundle)" : ""));
     } else if (m != nullptr) {
       Log(absl::StrCat("bundle: serving \"", m->name, "\" rev ", m->revision, " digest ", m->digest,
                        m->is_signed ? absl::StrCat(" signed by \"", m->key_id, "\"")
@@ -408,6 +475,13 @@ int RunServeCommand(int argc, char** argv) {
     (void)reloader.LoadPersisted();
   }
 
+  if (authz_configured) {
+    absl::StatusOr<std::shared_ptr<grpc::AuthMetadataProcessor>> processor =
+        server::MakeCallerAuthz(authz, metrics->get());
+    if (!processor.ok()) return fail(processor.status().message());
+    options.auth_processor = *std::move(processor);
+    Log(absl::StrCat("caller authorization: ", server::DescribeCallerAuthz(authz)));
+  }
   options.listen = s.listen;
   options.max_message_bytes = s.max_message_bytes;
   options.limits.max_batch_size = s.max_batch_size;

@@ -94,8 +94,10 @@ class HttpSource final : public BundleSource {
     if (!response.ok()) return response.status();
     if (response->status == 304) return std::nullopt;
     if (response->status != 200) {
-      return absl::UnavailableError(
-          absl::StrCat("bundle source ", url_, ": HTTP ", response->status, " ", response->reason));
+      return WithFetchFailure(
+          absl::UnavailableError(absl::StrCat("bundle source ", url_, ": HTTP ", response->status,
+                                              " ", response->reason)),
+          "fetch_http_error");
     }
     absl::StatusOr<bundles::BundleFiles> files =
         bundles::ReadBundleArchive(response->body, limits_);

@@ -4,6 +4,9 @@
 #include "server/decision_log.h"
 
 #include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,11 +25,15 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "bundles/archive.h"
 #include "engine/absl_compat.h"
 #include "server/metrics.h"
+#include "server/rate_limited_log.h"
 
 namespace fleetpdp::server {
 namespace {
@@ -39,18 +46,79 @@ constexpr size_t kInitialQueueReserve = 4096;
 // The writer sleeps this long after each batch (see WriterLoop).
 constexpr absl::Duration kBatchInterval = absl::Milliseconds(1);
 
-// Which fields are written as kMask. Built once at Create, read-only afterwards.
+// HMAC-SHA256 under one key, truncated to 8 bytes (16 hex digits): enough to tell values apart
+// in a log, too short to serve as a verifier. The keyed context is set up once; each tag
+// duplicates it, so the key schedule is not redone per value.
+class KeyedTagger {
+ public:
+  static absl::StatusOr<std::shared_ptr<const KeyedTagger>> Create(std::string_view key) {
+    auto out = std::shared_ptr<KeyedTagger>(new KeyedTagger());
+    out->mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (out->mac_ != nullptr) out->ctx_ = EVP_MAC_CTX_new(out->mac_);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (out->ctx_ == nullptr ||
+        EVP_MAC_init(out->ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                     params) != 1) {
+      return absl::InternalError("decision log mask: OpenSSL has no HMAC-SHA256");
+    }
+    return out;
+  }
+  ~KeyedTagger() {
+    EVP_MAC_CTX_free(ctx_);
+    EVP_MAC_free(mac_);
+  }
+
+  // "hmac:" and 16 hex digits. Thread-safe: the keyed context is only read (duplicated).
+  std::string Tag(std::string_view value) const {
+    static constexpr char kHex[] = "0123456789abcdef";
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    size_t length = 0;
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(ctx_);
+    const bool ok = ctx != nullptr &&
+                    EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(value.data()),
+                                   value.size()) == 1 &&
+                    EVP_MAC_final(ctx, mac, &length, sizeof(mac)) == 1 && length >= 8;
+    EVP_MAC_CTX_free(ctx);
+    if (!ok) return std::string(kMask);  // never the value itself
+    std::string out = "hmac:";
+    for (size_t i = 0; i < 8; ++i) {
+      out += kHex[mac[i] >> 4];
+      out += kHex[mac[i] & 0xF];
+    }
+    return out;
+  }
+
+ private:
+  KeyedTagger() = default;
+  EVP_MAC* mac_ = nullptr;
+  EVP_MAC_CTX* ctx_ = nullptr;
+};
+
+// Which fields are masked, and how. Built once at Create, read-only afterwards.
 struct MaskSet {
   bool principal_id = false;
   bool resource = false;
   absl::flat_hash_set<std::string> principal_attributes;
   absl::flat_hash_set<std::string> context;
+  std::shared_ptr<const KeyedTagger> tagger;  // null: kMask
+
+  std::string Masked(std::string_view value) const {
+    return tagger != nullptr ? tagger->Tag(value) : std::string(kMask);
+  }
 };
 
-absl::StatusOr<MaskSet> ParseMasks(const std::vector<std::string>& fields) {
+absl::StatusOr<MaskSet> ParseMasks(const std::vector<std::string>& entries) {
   constexpr std::string_view kAttributes = "principal.attributes.";
   constexpr std::string_view kContext = "context.";
   MaskSet masks;
+  std::vector<std::string> fields;
+  for (const std::string& entry : entries) {
+    for (absl::string_view piece : absl::StrSplit(entry, ',')) {
+      fields.emplace_back(absl::StripAsciiWhitespace(piece));
+    }
+  }
   for (const std::string& field : fields) {
     const std::string_view f = field;
     if (f == "principal.id") {
@@ -174,7 +242,8 @@ void AppendStringList(const std::vector<std::string>& values, std::string& out) 
 
 // An object of key → string (or list of strings, for list attributes).
 void AppendAttributes(const std::vector<engine::Attribute>& attributes,
-                      const absl::flat_hash_set<std::string>& masked, std::string& out) {
+                      const absl::flat_hash_set<std::string>& masked, const MaskSet& masks,
+                      std::string& out) {
   out += '{';
   for (size_t i = 0; i < attributes.size(); ++i) {
     const engine::Attribute& attribute = attributes[i];
@@ -182,7 +251,17 @@ void AppendAttributes(const std::vector<engine::Attribute>& attributes,
     AppendString(attribute.key, out);
     out += ':';
     if (masked.contains(attribute.key)) {
-      AppendString(kMask, out);
+      if (masks.tagger != nullptr && attribute.is_list) {
+        std::vector<std::string> tags;
+        tags.reserve(attribute.values.size());
+        for (const std::string& v : attribute.values) tags.push_back(masks.Masked(v));
+        AppendStringList(tags, out);
+      } else {
+        AppendString(
+            masks.Masked(attribute.values.empty() ? std::string_view()
+                                                  : std::string_view(attribute.values.front())),
+            out);
+      }
     } else if (attribute.is_list) {
       AppendStringList(attribute.values, out);
     } else {
@@ -254,19 +333,27 @@ void AppendLine(const DecisionRecord& record, const MaskSet& masks, TimeFormatte
   out += R"(,"method":)";
   AppendString(record.method, out);
   out += R"(,"principal":{"id":)";
-  AppendString(masks.principal_id ? kMask : request.principal.id, out);
+  if (masks.principal_id) {
+    AppendString(masks.Masked(request.principal.id), out);
+  } else {
+    AppendString(request.principal.id, out);
+  }
   out += R"(,"type":)";
   AppendString(request.principal.type, out);
   out += R"(,"groups":)";
   AppendStringList(request.principal.groups, out);
   out += R"(,"attributes":)";
-  AppendAttributes(request.principal.attributes, masks.principal_attributes, out);
+  AppendAttributes(request.principal.attributes, masks.principal_attributes, masks, out);
   out += R"(},"action":)";
   AppendString(request.action, out);
   out += R"(,"resource":)";
-  AppendString(masks.resource ? kMask : request.resource, out);
+  if (masks.resource) {
+    AppendString(masks.Masked(request.resource), out);
+  } else {
+    AppendString(request.resource, out);
+  }
   out += R"(,"context":)";
-  AppendAttributes(request.context, masks.context, out);
+  AppendAttributes(request.context, masks.context, masks, out);
   out += record.allowed ? R"(,"decision":"ALLOW")" : R"(,"decision":"DENY")";
   out += R"(,"reason":)";
   AppendString(engine::ReasonName(record.reason), out);
@@ -285,7 +372,11 @@ void AppendLine(const DecisionRecord& record, const MaskSet& masks, TimeFormatte
 
 struct DecisionLog::Impl {
   Impl(DecisionLogOptions options, MaskSet masks, int fd, Metrics* metrics)
-      : options(std::move(options)), masks(std::move(masks)), fd(fd), metrics(metrics) {
+      : options(std::move(options)),
+        masks(std::move(masks)),
+        fd(fd),
+        metrics(metrics),
+        error_log(this->options.on_error) {
     queue.reserve(std::min<size_t>(this->options.queue_capacity, kInitialQueueReserve));
   }
 
@@ -385,9 +476,17 @@ struct DecisionLog::Impl {
     if (lines_written < line_ends.size()) {
       if (done > (lines_written == 0 ? 0 : line_ends[lines_written - 1])) torn_line = true;
       CountDropped(line_ends.size() - lines_written);
-      std::lock_guard lock(error_mu);
-      last_error =
+      if (metrics != nullptr) metrics->CountDecisionLogWriteError();
+      write_errors.fetch_add(1, std::memory_order_relaxed);
+      std::string message =
           absl::StrCat("writing decision log \"", options.path, "\": ", std::strerror(error));
+      error_log.Log([&] {
+        return absl::StrCat(
+            "decision log \"", options.path, "\": write failed: ", std::strerror(error), "; ",
+            dropped.load(std::memory_order_relaxed), " records lost so far (decisions go on)");
+      });
+      std::lock_guard lock(error_mu);
+      last_error = std::move(message);
     }
     buffer.clear();
     line_ends.clear();
@@ -428,6 +527,8 @@ struct DecisionLog::Impl {
 
   std::atomic<uint64_t> dropped{0};  // queue full, or lost to a failed write
   std::atomic<uint64_t> written{0};
+  std::atomic<uint64_t> write_errors{0};
+  RateLimitedLog error_log;
   // Writer thread only.
   bool torn_line = false;
   TimeFormatter time_formatter;
@@ -449,6 +550,17 @@ absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Create(const DecisionL
   }
   absl::StatusOr<MaskSet> masks = ParseMasks(options.masked_fields);
   if (!masks.ok()) return masks.status();
+  if (!options.mask_salt.empty()) {
+    if (options.mask_salt.size() < kMinMaskSaltBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("mask_salt: ", options.mask_salt.size(),
+                                                     " bytes; at least ", kMinMaskSaltBytes,
+                                                     " are needed"));
+    }
+    absl::StatusOr<std::shared_ptr<const KeyedTagger>> tagger =
+        KeyedTagger::Create(options.mask_salt);
+    if (!tagger.ok()) return tagger.status();
+    masks->tagger = *std::move(tagger);
+  }
 
   int fd = -1;
   if (options.path == "-") {
@@ -473,9 +585,29 @@ void DecisionLog::Flush() { impl_->Flush(); }
 uint64_t DecisionLog::dropped() const { return impl_->dropped.load(std::memory_order_relaxed); }
 uint64_t DecisionLog::written() const { return impl_->written.load(std::memory_order_relaxed); }
 
+uint64_t DecisionLog::write_errors() const {
+  return impl_->write_errors.load(std::memory_order_relaxed);
+}
+
 std::string DecisionLog::last_error() const {
   std::lock_guard lock(impl_->error_mu);
   return impl_->last_error;
+}
+
+absl::StatusOr<std::string> ReadMaskSalt(const std::string& path) {
+  absl::StatusOr<std::string> salt = bundles::ReadFileBytes(path);
+  if (!salt.ok()) {
+    return absl::Status(salt.status().code(),
+                        absl::StrCat("decision log mask salt file: ", salt.status().message()));
+  }
+  if (salt->ends_with('\n')) salt->pop_back();
+  if (salt->ends_with('\r')) salt->pop_back();
+  if (salt->size() < kMinMaskSaltBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "decision log mask salt file \"", path, "\": ", salt->size(), " bytes; at least ",
+        kMinMaskSaltBytes, " are needed (e.g. openssl rand -hex 32 > FILE)"));
+  }
+  return salt;
 }
 
 std::string NextDecisionId() {

@@ -7,13 +7,22 @@
 // Line format (docs/operations.md): {"time","decision_id","method","principal":{id,type,groups,
 // attributes},"action","resource","context","decision","reason","statements","bundle_revision",
 // "bundle_digest","latency_us"}. Masked fields ("principal.attributes.serial", "context.source_ip")
-// are written as "***". Sampling keeps a fraction of ALLOW decisions and every DENY.
+// are written as "***", or, with a salt, as "hmac:" and the first 16 hex digits of
+// HMAC-SHA256(salt, value): equal values give equal tags, so operators can correlate records
+// without seeing the value (a list attribute becomes a list of tags). The salt is a secret: it is
+// never written anywhere, and a new salt breaks correlation with older logs. Sampling keeps a
+// fraction of ALLOW decisions and every DENY.
+//
+// Write errors (a full disk: ENOSPC) cost the records of that write, never a decision: each
+// failed write(2) is counted (fleetpdp_decision_log_write_errors_total, the lost records in
+// fleetpdp_decision_log_dropped_total) and reported through `on_error` at most 5 times per 10 s.
 //
 // Thread safety: Submit may be called from any thread; the destructor drains the queue.
 #ifndef FLEETPDP_SERVER_DECISION_LOG_H_
 #define FLEETPDP_SERVER_DECISION_LOG_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,9 +39,22 @@ struct DecisionLogOptions {
   std::string path;                // a file (appended), "-" for stdout; empty: no log
   size_t queue_capacity = 65536;   // records waiting to be written; beyond: dropped and counted
   double allow_sample_rate = 1.0;  // fraction of ALLOW decisions logged; DENY always logged
-  std::vector<std::string>
-      masked_fields;  // e.g. "principal.attributes.serial", "context.source_ip"
+  // e.g. "principal.attributes.serial", "context.source_ip"; an entry may be a comma-separated
+  // list ("resource,context.source_ip").
+  std::vector<std::string> masked_fields;
+  // Non-empty: masked values become keyed tags (see above) instead of "***". ReadMaskSalt reads
+  // one from a file. A secret: no message ever contains it.
+  std::string mask_salt;
+  // Write errors, rate-limited (5 lines per 10 s); may be empty.
+  std::function<void(std::string_view)> on_error;
 };
+
+// The smallest salt accepted, in bytes.
+inline constexpr size_t kMinMaskSaltBytes = 16;
+
+// Reads a salt file: its bytes without a final line break. Errors name the file, never its
+// content: InvalidArgument when shorter than kMinMaskSaltBytes, the read error otherwise.
+absl::StatusOr<std::string> ReadMaskSalt(const std::string& path);
 
 struct DecisionRecord {
   absl::Time time;
@@ -54,7 +76,7 @@ std::string NextDecisionId();
 class DecisionLog {
  public:
   // Errors: InvalidArgument for a bad option (sample rate outside [0, 1], an unknown masked
-  // field root), Unavailable when the file cannot be opened.
+  // field root, a salt under kMinMaskSaltBytes), Unavailable when the file cannot be opened.
   static absl::StatusOr<std::unique_ptr<DecisionLog>> Create(const DecisionLogOptions& options,
                                                              Metrics* metrics);
   ~DecisionLog();  // writes what is queued, then stops
@@ -66,6 +88,8 @@ class DecisionLog {
   void Flush();
   uint64_t dropped() const;
   uint64_t written() const;
+  // Failed write(2) calls.
+  uint64_t write_errors() const;
   // Write errors (e.g. disk full) are counted and the last one kept; the log keeps trying.
   std::string last_error() const;
 

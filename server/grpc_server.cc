@@ -40,6 +40,10 @@ void SetHealth(grpc::Server& server, bool serving) {
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options,
                                                               const BundleHolder& holder,
                                                               Metrics* metrics, DecisionLog* log) {
+  if (options.auth_processor != nullptr && options.credentials == nullptr) {
+    return absl::InvalidArgumentError(
+        "caller authorization needs TLS credentials with client certificates (mutual TLS)");
+  }
   EnableHealthAndReflection();
   std::unique_ptr<GrpcServer> out(new GrpcServer());
   out->service_ =
@@ -48,6 +52,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   grpc::ServerBuilder builder;
   std::shared_ptr<grpc::ServerCredentials> credentials =
       options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials();
+  if (options.auth_processor != nullptr) {
+    credentials->SetAuthMetadataProcessor(options.auth_processor);
+  }
   builder.AddListeningPort(options.listen, credentials, &out->port_);
   // gRPC sets SO_REUSEPORT by default: a second replica on the same port would start silently.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

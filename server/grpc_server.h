@@ -28,6 +28,7 @@
 #include "server/limits.h"
 
 namespace grpc {
+class AuthMetadataProcessor;
 class Server;
 class ServerCredentials;
 }  // namespace grpc
@@ -47,6 +48,8 @@ struct GrpcServerOptions {
   size_t max_message_bytes = 4 << 20;
   // Null: plaintext (grpc::InsecureServerCredentials).
   std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Caller authorization (caller_authz.h), installed on `credentials`; needs credentials.
+  std::shared_ptr<grpc::AuthMetadataProcessor> auth_processor;
   ServiceLimits limits;
   // Memory, threads and streams per connection (server/limits.h).
   OverloadLimits overload;
@@ -56,7 +59,8 @@ struct GrpcServerOptions {
 
 class GrpcServer {
  public:
-  // Starts serving. Errors: Unavailable "cannot listen on <addr>" when the address cannot be
+  // Starts serving. Errors: InvalidArgument for an auth_processor without credentials;
+  // Unavailable "cannot listen on <addr>" when the address cannot be
   // bound (also when another process holds the port: SO_REUSEPORT is off). `metrics` and `log`
   // may be null.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,

@@ -15,6 +15,7 @@
 #include <exception>
 #include <optional>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -118,7 +119,23 @@ asio::awaitable<void> Fetch(const Url& url, const HttpRequest& request, HttpResp
   co_await Exchange(stream, url, request, out);
 }
 
+constexpr char kFetchFailurePayload[] = "type.fleetpdp.dev/fetch-failure";
+
 }  // namespace
+
+std::string_view FetchFailureOf(const absl::Status& status) {
+  if (status.ok()) return "";
+  absl::optional<absl::Cord> kind = status.GetPayload(kFetchFailurePayload);
+  if (!kind) return "";
+  static thread_local std::string text;
+  text = std::string(*kind);
+  return text;
+}
+
+absl::Status WithFetchFailure(absl::Status status, std::string_view kind) {
+  status.SetPayload(kFetchFailurePayload, absl::Cord(absl::string_view(kind.data(), kind.size())));
+  return status;
+}
 
 absl::StatusOr<HttpResponse> HttpGet(const HttpRequest& request) {
   absl::StatusOr<Url> url = ParseUrl(request.url);
@@ -126,6 +143,7 @@ absl::StatusOr<HttpResponse> HttpGet(const HttpRequest& request) {
   asio::io_context io;
   HttpResponse response;
   std::optional<std::string> error;
+  std::string_view kind = "fetch_failed";
   bool done = false;
   asio::co_spawn(io, Fetch(*url, request, response), [&](std::exception_ptr e) {
     done = true;
@@ -133,6 +151,8 @@ absl::StatusOr<HttpResponse> HttpGet(const HttpRequest& request) {
     try {
       std::rethrow_exception(e);
     } catch (const beast::system_error& se) {
+      if (se.code() == http::error::body_limit) kind = "too_large";
+      if (se.code() == http::error::partial_message) kind = "fetch_truncated";
       error = se.code() == http::error::body_limit
                   ? absl::StrCat("body larger than ", request.max_body_bytes, " bytes")
               : se.code() == http::error::partial_message
@@ -145,10 +165,16 @@ absl::StatusOr<HttpResponse> HttpGet(const HttpRequest& request) {
   io.run_for(std::chrono::milliseconds(absl::ToInt64Milliseconds(request.timeout)));
   if (!done) {
     io.stop();
-    return absl::UnavailableError(absl::StrCat("GET ", request.url, ": no answer within ",
-                                               absl::FormatDuration(request.timeout)));
+    return WithFetchFailure(
+        absl::UnavailableError(absl::StrCat("GET ", request.url, ": no complete answer within ",
+                                            absl::FormatDuration(request.timeout),
+                                            " (timeout: the server stalled or was too slow)")),
+        "fetch_timeout");
   }
-  if (error) return absl::UnavailableError(absl::StrCat("GET ", request.url, ": ", *error));
+  if (error) {
+    return WithFetchFailure(absl::UnavailableError(absl::StrCat("GET ", request.url, ": ", *error)),
+                            kind);
+  }
   return response;
 }
 

@@ -6,7 +6,10 @@
 //   etag});
 //
 // Errors are Unavailable and name the URL: refused connection, DNS failure, TLS failure, timeout,
-// a body over max_body_bytes, a body shorter than its Content-Length (truncated).
+// a body over max_body_bytes, a body shorter than its Content-Length (truncated). Each carries its
+// kind (FetchFailureOf), for metrics. `timeout` bounds the whole exchange — resolving,
+// connecting, the request, headers and body together — so a server that stalls or trickles
+// bytes cannot hold a caller longer than that.
 // Thread safety: a function; each call has its own I/O context.
 #ifndef FLEETPDP_SERVER_HTTP_FETCH_H_
 #define FLEETPDP_SERVER_HTTP_FETCH_H_
@@ -34,6 +37,13 @@ struct HttpResponse {
 };
 
 absl::StatusOr<HttpResponse> HttpGet(const HttpRequest& request);
+
+// The kind of a failed fetch, "" for any other status: "fetch_timeout", "fetch_truncated",
+// "fetch_failed" (connection refused or reset, DNS, TLS, a malformed answer), "too_large" (body
+// over the limit), "fetch_http_error" (an answer with an unexpected status; set by callers with
+// WithFetchFailure).
+std::string_view FetchFailureOf(const absl::Status& status);
+absl::Status WithFetchFailure(absl::Status status, std::string_view kind);
 
 }  // namespace fleetpdp::server
 

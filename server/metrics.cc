@@ -36,6 +36,10 @@ constexpr std::array<Method, 4> kMethods = {Method::kCheck, Method::kBatchCheck,
 constexpr std::array<std::string_view, 5> kMqttActions = {
     engine::kConnect, engine::kPublish, engine::kSubscribe, engine::kReceive, engine::kRetain};
 
+// The method labels of fleetpdp_unauthorized_calls_total; the last one takes everything else.
+constexpr std::array<std::string_view, 6> kUnauthorizedMethods = {
+    "Check", "BatchCheck", "CheckStream", "GetBundleInfo", "ServerReflectionInfo", "other"};
+
 // Application actions get their own label up to this many; the rest share kOtherAction.
 constexpr size_t kMaxAppActions = 64;
 // Open-addressing table of known application actions; twice the limit keeps probes short and
@@ -177,6 +181,19 @@ struct Metrics::Impl {
                         "Calls refused with RESOURCE_EXHAUSTED by an overload limit before any "
                         "decision, by method and reason (in_flight_limit, open_streams_limit).")
                     .Register(*registry);
+    log_write_errors = &prometheus::BuildCounter()
+                            .Name("fleetpdp_decision_log_write_errors_total")
+                            .Help("Failed writes of the decision log (e.g. disk full).")
+                            .Register(*registry)
+                            .Add({});
+    unauthorized_calls = &prometheus::BuildCounter()
+                              .Name("fleetpdp_unauthorized_calls_total")
+                              .Help("Calls refused by caller authorization, by method.")
+                              .Register(*registry);
+    for (size_t i = 0; i < kUnauthorizedMethods.size(); ++i) {
+      unauthorized_counters[i] =
+          &unauthorized_calls->Add({{"method", std::string(kUnauthorizedMethods[i])}});
+    }
 
     for (Method method : kMethods) {
       const std::string name(MethodName(method));
@@ -289,6 +306,9 @@ struct Metrics::Impl {
   prometheus::Gauge* last_success = nullptr;
 
   prometheus::Counter* log_dropped = nullptr;
+  prometheus::Counter* log_write_errors = nullptr;
+  prometheus::Family<prometheus::Counter>* unauthorized_calls = nullptr;
+  std::array<prometheus::Counter*, kUnauthorizedMethods.size()> unauthorized_counters{};
 
   prometheus::Family<prometheus::Counter>* rejected = nullptr;
   // Filled on first use (the possible pairs in the constructor); a slot only goes from null to
@@ -363,6 +383,14 @@ void Metrics::CountRejected(Method method, Rejection reason) {
 
 void Metrics::WatchLimits(const ConcurrencyLimit* calls, const ConcurrencyLimit* streams) {
   impl_->collected->Watch(calls, streams);
+}
+
+void Metrics::CountDecisionLogWriteError() { impl_->log_write_errors->Increment(); }
+
+void Metrics::CountUnauthorizedCall(std::string_view method) {
+  size_t i = 0;
+  while (i + 1 < kUnauthorizedMethods.size() && kUnauthorizedMethods[i] != method) ++i;
+  impl_->unauthorized_counters[i]->Increment();
 }
 
 std::string Metrics::Scrape() const {

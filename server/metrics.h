@@ -13,6 +13,8 @@
 //   fleetpdp_decision_log_dropped_total
 //   fleetpdp_rejected_requests_total{method,reason}    reason: in_flight_limit | open_streams_limit
 //   fleetpdp_in_flight_calls, fleetpdp_open_streams    gauges read from the limits at scrape time
+//   fleetpdp_decision_log_write_errors_total           failed write(2) calls (disk full …)
+//   fleetpdp_unauthorized_calls_total{method}          refused by caller authorization
 //
 // Thread safety: every method may be called from any thread.
 #ifndef FLEETPDP_SERVER_METRICS_H_
@@ -69,6 +71,12 @@ class Metrics {
   // fleetpdp_open_streams (0 while unset). Null for both unsets them. REQUIRES: both outlive this
   // Metrics or are unset before they go (the decision service does so in its destructor).
   void WatchLimits(const ConcurrencyLimit* calls, const ConcurrencyLimit* streams);
+  // One failed write(2) of the decision log (its lost records are counted as drops).
+  void CountDecisionLogWriteError();
+  // A call refused by caller authorization (caller_authz.h). `method` is "Check", "BatchCheck",
+  // "CheckStream", "GetBundleInfo", "ServerReflectionInfo" or "other"; anything else counts as
+  // "other".
+  void CountUnauthorizedCall(std::string_view method);
 
   // The exposition text, as /metrics serves it (for tests and the CLI).
   std::string Scrape() const;

@@ -8,9 +8,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "bundles/archive.h"
+#include "server/http_fetch.h"
 #include "server/metrics.h"
 
 namespace fleetpdp::server {
+
+std::string_view LoadFailureReason(const absl::Status& status) {
+  if (std::string_view kind = FetchFailureOf(status); !kind.empty()) return kind;
+  std::string_view reason = bundles::RejectionReasonOf(status);
+  return reason == "unreadable" ? "unavailable" : reason;
+}
 
 Reloader::Reloader(std::unique_ptr<BundleSource> source, const bundles::Keyring* keyring,
                    ReloaderOptions options, BundleHolder& holder, Metrics* metrics)
@@ -88,11 +95,7 @@ absl::Status Reloader::ReloadNow() {
   absl::StatusOr<std::optional<bundles::BundleFiles>> fetched = source_->FetchIfChanged();
   if (!fetched.ok()) {
     holder_.RecordFailure(std::string(fetched.status().message()), absl::Now());
-    if (metrics_ != nullptr) {
-      metrics_->CountBundleLoad(bundles::RejectionReasonOf(fetched.status()) == "unreadable"
-                                    ? "unavailable"
-                                    : bundles::RejectionReasonOf(fetched.status()));
-    }
+    if (metrics_ != nullptr) metrics_->CountBundleLoad(LoadFailureReason(fetched.status()));
     if (options_.on_attempt) options_.on_attempt(fetched.status(), nullptr);
     return fetched.status();
   }

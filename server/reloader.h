@@ -29,6 +29,11 @@ namespace fleetpdp::server {
 
 class Metrics;
 
+// The `result` label of fleetpdp_bundle_loads_total for a failed attempt: the fetch failure kind
+// (FetchFailureOf: fetch_timeout, fetch_truncated, fetch_failed, fetch_http_error, too_large), else
+// the rejection reason (bundles::RejectionReasonOf), with "unreadable" reported as "unavailable".
+std::string_view LoadFailureReason(const absl::Status& status);
+
 struct ReloaderOptions {
   bool allow_unsigned = false;
   engine::CompileLimits compile_limits;

@@ -5,6 +5,9 @@
 #   server2.pem/.key the same names, issued by other-ca (for certificate rotation tests)
 #   client.pem/.key  CN=broker-1, a client certificate issued by ca
 #   rogue.pem/.key   CN=broker-1, issued by other-ca (must be refused)
+#   gateway.pem/.key CN=gateway-3, SAN DNS:broker.fleet.local and a SPIFFE URI, issued by ca
+#   intruder.pem/.key CN=intruder-1, SAN DNS:intruder.fleet.local, issued by ca (caller authz)
+#   ops.pem/.key     CN=ops-admin, issued by ca (the admin caller of the caller authz tests)
 # Keys are P-256, certificates valid for 30 days. Never use these outside tests.
 #   tests/testdata/make-test-certs.sh DIR
 set -euo pipefail
@@ -38,5 +41,8 @@ leaf server ca "/CN=localhost" "$server_ext"
 leaf server2 other-ca "/CN=localhost" "$server_ext"
 leaf client ca "/CN=broker-1" "$client_ext"
 leaf rogue other-ca "/CN=broker-1" "$client_ext"
+leaf gateway ca "/O=Fleet/CN=gateway-3" "$client_ext"$'\nsubjectAltName=DNS:broker.fleet.local,URI:spiffe://fleet.local/ns/mqtt/sa/gateway'
+leaf intruder ca "/CN=intruder-1" "$client_ext"$'\nsubjectAltName=DNS:intruder.fleet.local'
+leaf ops ca "/CN=ops-admin" "$client_ext"
 rm -f ./*.srl
 chmod 644 ./*.pem
