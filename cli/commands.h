@@ -17,6 +17,7 @@ int RunKeygenCommand(int argc, char** argv);
 int RunServeCommand(int argc, char** argv);
 int RunCheckCommand(int argc, char** argv);
 int RunDriftCommand(int argc, char** argv);
+int RunDiffCommand(int argc, char** argv);
 
 }  // namespace fleetpdp::cli
 
