@@ -1,5 +1,6 @@
 // `fleetpdp diff OLD NEW`: the decision impact of a new bundle revision, as a CI rollout gate.
 #include <charconv>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -46,7 +47,8 @@ Output:
   --max-examples K   example requests per group (default 3)
 
   --fail-on-change   exit 1 when any decision changed (for a CI gate)
-  --keys DIR         verify both bundles' signatures against these trusted keys
+  --keys DIR         verify the signature of OLD and NEW, where they are bundle archives (source
+                     directories are not signed), against these trusted keys
 
 Exit status: 0 no decision changed (or changes without --fail-on-change); 1 with --fail-on-change
 and a decision changed; 2 bad usage, an unreadable or invalid bundle or request file.
@@ -210,7 +212,10 @@ int RunDiffCommand(int argc, char** argv) {
   bundles::LoadedBundle bundles[2];
   for (int i = 0; i < 2; ++i) {
     std::string note;
-    absl::StatusOr<bundles::LoadedBundle> b = LoadForAuthoring(positional[i], keys, note);
+    // Source directories are not signed: --keys verifies the archives among OLD and NEW.
+    const bool archive = !std::filesystem::is_directory(positional[i]);
+    absl::StatusOr<bundles::LoadedBundle> b =
+        LoadForAuthoring(positional[i], archive ? keys : std::nullopt, note);
     if (!b.ok()) return Fail(absl::StrCat(positional[i], ": ", b.status().message()));
     if (!note.empty()) std::cerr << positional[i] << ": " << note << "\n";
     bundles[i] = *std::move(b);
