@@ -108,34 +108,35 @@ std::string_view KindText(engine::ChangeKind kind) {
   return "unchanged";
 }
 
-nlohmann::json AttributesJson(const std::vector<engine::Attribute>& attributes) {
-  nlohmann::json out = nlohmann::json::object();
+nlohmann::ordered_json AttributesJson(const std::vector<engine::Attribute>& attributes) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const engine::Attribute& a : attributes) {
-    out[a.key] = a.is_list || a.values.size() != 1 ? nlohmann::json(a.values)
-                                                   : nlohmann::json(a.values.front());
+    out[a.key] = a.is_list || a.values.size() != 1 ? nlohmann::ordered_json(a.values)
+                                                   : nlohmann::ordered_json(a.values.front());
   }
   return out;
 }
 
 // A request in the shape of a PolicyTest case, so an example can be pasted into a request file.
-nlohmann::json RequestJson(const engine::Request& r) {
-  nlohmann::json principal = {{"id", r.principal.id}};
+nlohmann::ordered_json RequestJson(const engine::Request& r) {
+  nlohmann::ordered_json principal = {{"id", r.principal.id}};
   if (!r.principal.type.empty()) principal["type"] = r.principal.type;
   if (!r.principal.groups.empty()) principal["groups"] = r.principal.groups;
   if (!r.principal.attributes.empty())
     principal["attributes"] = AttributesJson(r.principal.attributes);
-  nlohmann::json out = {{"principal", principal}, {"action", r.action}, {"resource", r.resource}};
+  nlohmann::ordered_json out = {
+      {"principal", principal}, {"action", r.action}, {"resource", r.resource}};
   if (!r.context.empty()) out["context"] = AttributesJson(r.context);
   return out;
 }
 
-nlohmann::json DecisionJson(const engine::DecisionSummary& d) {
+nlohmann::ordered_json DecisionJson(const engine::DecisionSummary& d) {
   return {{"decision", d.allowed ? "ALLOW" : "DENY"},
           {"reason", std::string(engine::ReasonName(d.reason))},
           {"statements", d.statements}};
 }
 
-nlohmann::json BundleJson(const std::string& path, const bundles::BundleMetadata& m) {
+nlohmann::ordered_json BundleJson(const std::string& path, const bundles::BundleMetadata& m) {
   return {{"path", path}, {"name", m.name}, {"revision", m.revision}, {"digest", m.digest}};
 }
 
@@ -255,9 +256,9 @@ int RunDiffCommand(int argc, char** argv) {
       engine::DiffDecisions(*old_bundle.index, *new_bundle.index, requests, diff_options);
 
   if (format == "json") {
-    nlohmann::json changes = nlohmann::json::array();
+    nlohmann::ordered_json changes = nlohmann::ordered_json::array();
     for (const engine::ChangeGroup& g : diff.groups) {
-      nlohmann::json examples = nlohmann::json::array();
+      nlohmann::ordered_json examples = nlohmann::ordered_json::array();
       for (size_t i : g.examples) examples.push_back(RequestJson(requests[i]));
       changes.push_back({{"kind", std::string(engine::ChangeKindName(g.kind))},
                          {"action", g.action},
@@ -266,23 +267,23 @@ int RunDiffCommand(int argc, char** argv) {
                          {"new", DecisionJson(g.new_decision)},
                          {"examples", examples}});
     }
-    nlohmann::json out = {{"format", "fleetpdp-diff/v1"},
-                          {"old", BundleJson(positional[0], old_bundle.metadata)},
-                          {"new", BundleJson(positional[1], new_bundle.metadata)},
-                          {"requests",
-                           {{"from_files", sources.from_files},
-                            {"generated", sources.generated},
-                            {"per_principal", sources.per_principal},
-                            {"from_tests", sources.from_tests},
-                            {"seed", *seed}}},
-                          {"summary",
-                           {{"evaluated", diff.evaluated},
-                            {"unchanged", diff.unchanged},
-                            {"allow_to_deny", diff.allow_to_deny},
-                            {"deny_to_allow", diff.deny_to_allow},
-                            {"statements_changed", diff.statements_changed}}},
-                          {"decisions_changed", diff.decisions_changed()},
-                          {"changes", changes}};
+    nlohmann::ordered_json out = {{"format", "fleetpdp-diff/v1"},
+                                  {"old", BundleJson(positional[0], old_bundle.metadata)},
+                                  {"new", BundleJson(positional[1], new_bundle.metadata)},
+                                  {"requests",
+                                   {{"from_files", sources.from_files},
+                                    {"generated", sources.generated},
+                                    {"per_principal", sources.per_principal},
+                                    {"from_tests", sources.from_tests},
+                                    {"seed", *seed}}},
+                                  {"summary",
+                                   {{"evaluated", diff.evaluated},
+                                    {"unchanged", diff.unchanged},
+                                    {"allow_to_deny", diff.allow_to_deny},
+                                    {"deny_to_allow", diff.deny_to_allow},
+                                    {"statements_changed", diff.statements_changed}}},
+                                  {"decisions_changed", diff.decisions_changed()},
+                                  {"changes", changes}};
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "diff: " << diff.evaluated << " requests, " << diff.unchanged << " unchanged, "

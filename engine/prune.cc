@@ -194,9 +194,22 @@ absl::StatusOr<PruneResult> Prune(const PolicySet& set, const std::vector<TestCa
     if (needed_groups.contains(g.id)) result.set.groups.push_back(g);
   }
   for (const Policy& p : set.policies) {
-    bool applies = std::any_of(selected.begin(), selected.end(), [&](const Selected& s) {
-      return MaySelect(p.principals, *s.entity, s.closure);
-    });
+    const PrincipalSelector& sel = p.principals;
+    bool applies;
+    if (sel.any) {
+      applies = true;
+    } else if (sel.attributes.empty()) {
+      // Named by id or group only: one look at the union of the selection (no per-entity loop,
+      // which would cost policies × selected entities on a large fleet).
+      applies = std::any_of(sel.ids.begin(), sel.ids.end(),
+                            [&](const std::string& id) { return selected_by_id.contains(id); }) ||
+                std::any_of(sel.groups.begin(), sel.groups.end(),
+                            [&](const std::string& g) { return needed_groups.contains(g); });
+    } else {
+      applies = std::any_of(selected.begin(), selected.end(), [&](const Selected& s) {
+        return MaySelect(sel, *s.entity, s.closure);
+      });
+    }
     if (applies) result.set.policies.push_back(p);
   }
   for (const TestCase& t : tests) {

@@ -31,7 +31,11 @@ struct Shape {
 struct Material {
   std::vector<Shape> shapes;
   absl::flat_hash_map<std::string, const std::vector<std::string>*> parents;  // group → parents
-  std::vector<std::string> principals;                                        // ids
+  // Shapes by the selector keys that reach them: "*" and attribute-only selectors (unkeyed),
+  // ids, groups.
+  std::vector<size_t> unkeyed_shapes;
+  absl::flat_hash_map<std::string, std::vector<size_t>> shapes_by_id, shapes_by_group;
+  std::vector<std::string> principals;  // ids
   absl::flat_hash_map<std::string, const Entity*> entities;
   std::vector<std::string> groups;
   std::vector<std::string> actions;
@@ -130,6 +134,12 @@ Material Collect(absl::Span<const PolicySet* const> sets, const RequestGenerator
     shapes.back().pattern = it->second;
   }
   m.shapes = std::move(shapes);
+  for (size_t i = 0; i < m.shapes.size(); ++i) {
+    const PrincipalSelector& sel = *m.shapes[i].selector;
+    if (sel.any || (sel.ids.empty() && sel.groups.empty())) m.unkeyed_shapes.push_back(i);
+    for (const std::string& id : sel.ids) m.shapes_by_id[id].push_back(i);
+    for (const std::string& g : sel.groups) m.shapes_by_group[g].push_back(i);
+  }
   if (m.patterns.empty()) m.patterns.push_back(*ParseResourcePattern("a/b"));
   levels.insert({"x", "", "other", "$SYS"});
   m.levels.assign(levels.begin(), levels.end());
@@ -170,10 +180,20 @@ class Generator {
   std::string Level() { return m_.levels[Pick(m_.levels.size())]; }
 
   // The shapes whose policy may select this principal (by "*", id, group or ancestor, or
-  // attributes), computed once per principal.
+  // attributes alone), computed once per principal from the shapes indexed by selector key, so
+  // the cost follows what applies rather than the size of the bundle.
   const std::vector<size_t>& RelevantShapes(const std::string& id, const Entity* entity) {
     auto [it, inserted] = relevant_.try_emplace(id);
     if (!inserted) return it->second;
+    std::vector<size_t>& out = it->second;
+    auto add = [&](const absl::flat_hash_map<std::string, std::vector<size_t>>& by,
+                   const std::string& key) {
+      if (auto found = by.find(key); found != by.end()) {
+        out.insert(out.end(), found->second.begin(), found->second.end());
+      }
+    };
+    out = m_.unkeyed_shapes;
+    add(m_.shapes_by_id, id);
     std::set<std::string> closure;
     std::vector<std::string> queue;
     if (entity != nullptr) queue = entity->groups;
@@ -181,18 +201,14 @@ class Generator {
       std::string g = std::move(queue.back());
       queue.pop_back();
       if (!closure.insert(g).second) continue;
+      add(m_.shapes_by_group, g);
       if (auto p = m_.parents.find(g); p != m_.parents.end()) {
         queue.insert(queue.end(), p->second->begin(), p->second->end());
       }
     }
-    for (size_t i = 0; i < m_.shapes.size(); ++i) {
-      const PrincipalSelector& sel = *m_.shapes[i].selector;
-      bool named = sel.any || (sel.ids.empty() && sel.groups.empty());
-      for (const std::string& x : sel.ids) named = named || x == id;
-      for (const std::string& g : sel.groups) named = named || closure.contains(g);
-      if (named) it->second.push_back(i);
-    }
-    return it->second;
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   // A concrete action for a statement's action (a trailing '*' made concrete).
