@@ -1,6 +1,7 @@
 // `fleetpdp bundle build|sign|verify|inspect|prune` and `fleetpdp keygen`.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -378,14 +379,21 @@ int Prune(int argc, char** argv) {
   if (absl::Status s = bundles::WriteFileBytes(*out, *archive); !s.ok()) {
     return Fail(kCommand, s.message());
   }
+  // A large selection is summarised: the first ten ids, then how many more.
+  constexpr size_t kListed = 10;
+  std::vector<std::string> listed(
+      pruned->selected.begin(),
+      pruned->selected.begin() + std::min(pruned->selected.size(), kListed));
+  if (pruned->selected.size() > kListed) {
+    listed.push_back(absl::StrCat("… and ", pruned->selected.size() - kListed, " more"));
+  }
   const bundles::BundleMetadata& before = full->metadata;
   const bundles::BundleMetadata& after = built.metadata;
   std::cout << "pruned " << before.name << " rev " << before.revision << " for \"" << canonical
-            << "\": " << pruned->selected.size()
-            << " principal(s): " << absl::StrJoin(pruned->selected, ", ") << "\n  kept "
-            << after.policies << " of " << before.policies << " policies (" << after.statements
-            << " of " << before.statements << " statements), " << after.entities << " of "
-            << before.entities << " entities, " << after.groups << " of " << before.groups
+            << "\": " << pruned->selected.size() << " principal(s): " << absl::StrJoin(listed, ", ")
+            << "\n  kept " << after.policies << " of " << before.policies << " policies ("
+            << after.statements << " of " << before.statements << " statements), " << after.entities
+            << " of " << before.entities << " entities, " << after.groups << " of " << before.groups
             << " groups, " << after.tests << " of " << before.tests << " tests (" << summary.passed
             << " passed)\n"
             << "wrote " << *out << "\n  digest " << bundles::BundleDigest(*pruned_files) << " ("
