@@ -22,7 +22,8 @@ namespace {
 
 constexpr char kUsage[] =
     R"(usage: fleetpdp diff OLD NEW [--requests FILE]... [--generate N] [--seed S]
-                     [--format text|json] [--fail-on-change] [--max-examples K] [--keys DIR]
+                     [--format text|json] [--fail-on-change] [--max-examples K]
+                     [--max-groups G] [--keys DIR]
 
 Decides the same requests with the bundle OLD and the bundle NEW (each a bundle archive or a
 policy source directory) and reports what changed: requests whose decision went from ALLOW to
@@ -45,6 +46,7 @@ Requests:
 Output:
   --format FORMAT    text (default) or json (schema: docs/policy-lifecycle.md)
   --max-examples K   example requests per group (default 3)
+  --max-groups G     show the G first groups (default 50; 0: all); the counts always cover all
 
   --fail-on-change   exit 1 when any decision changed (for a CI gate)
   --keys DIR         verify the signature of OLD and NEW, where they are bundle archives (source
@@ -180,6 +182,7 @@ int RunDiffCommand(int argc, char** argv) {
   std::string seed_text = args.Take("--seed").value_or("1");
   std::string format = args.Take("--format").value_or("text");
   std::string examples_text = args.Take("--max-examples").value_or("3");
+  std::string groups_text = args.Take("--max-groups").value_or("50");
   bool fail_on_change = args.TakeSwitch("--fail-on-change");
   std::optional<std::string> keys = args.Take("--keys");
   std::vector<std::string> positional = args.TakePositional();
@@ -197,6 +200,10 @@ int RunDiffCommand(int argc, char** argv) {
   std::optional<size_t> max_examples = ParseCount(examples_text);
   if (!max_examples) {
     return Fail(absl::StrCat("--max-examples: expected a count, not \"", examples_text, "\""));
+  }
+  std::optional<size_t> max_groups = ParseCount(groups_text);
+  if (!max_groups) {
+    return Fail(absl::StrCat("--max-groups: expected a count, not \"", groups_text, "\""));
   }
   std::optional<size_t> seed = ParseCount(seed_text);
   if (!seed) return Fail(absl::StrCat("--seed: expected a number, not \"", seed_text, "\""));
@@ -254,6 +261,15 @@ int RunDiffCommand(int argc, char** argv) {
   diff_options.max_examples = *max_examples;
   engine::DecisionDiff diff =
       engine::DiffDecisions(*old_bundle.index, *new_bundle.index, requests, diff_options);
+  // Shown groups: decision changes come first, so a limit drops statement-only changes first.
+  size_t omitted_groups = 0, omitted_requests = 0;
+  if (*max_groups > 0 && diff.groups.size() > *max_groups) {
+    for (size_t i = *max_groups; i < diff.groups.size(); ++i) {
+      ++omitted_groups;
+      omitted_requests += diff.groups[i].count;
+    }
+    diff.groups.resize(*max_groups);
+  }
 
   if (format == "json") {
     nlohmann::ordered_json changes = nlohmann::ordered_json::array();
@@ -267,23 +283,25 @@ int RunDiffCommand(int argc, char** argv) {
                          {"new", DecisionJson(g.new_decision)},
                          {"examples", examples}});
     }
-    nlohmann::ordered_json out = {{"format", "fleetpdp-diff/v1"},
-                                  {"old", BundleJson(positional[0], old_bundle.metadata)},
-                                  {"new", BundleJson(positional[1], new_bundle.metadata)},
-                                  {"requests",
-                                   {{"from_files", sources.from_files},
-                                    {"generated", sources.generated},
-                                    {"per_principal", sources.per_principal},
-                                    {"from_tests", sources.from_tests},
-                                    {"seed", *seed}}},
-                                  {"summary",
-                                   {{"evaluated", diff.evaluated},
-                                    {"unchanged", diff.unchanged},
-                                    {"allow_to_deny", diff.allow_to_deny},
-                                    {"deny_to_allow", diff.deny_to_allow},
-                                    {"statements_changed", diff.statements_changed}}},
-                                  {"decisions_changed", diff.decisions_changed()},
-                                  {"changes", changes}};
+    nlohmann::ordered_json out = {
+        {"format", "fleetpdp-diff/v1"},
+        {"old", BundleJson(positional[0], old_bundle.metadata)},
+        {"new", BundleJson(positional[1], new_bundle.metadata)},
+        {"requests",
+         {{"from_files", sources.from_files},
+          {"generated", sources.generated},
+          {"per_principal", sources.per_principal},
+          {"from_tests", sources.from_tests},
+          {"seed", *seed}}},
+        {"summary",
+         {{"evaluated", diff.evaluated},
+          {"unchanged", diff.unchanged},
+          {"allow_to_deny", diff.allow_to_deny},
+          {"deny_to_allow", diff.deny_to_allow},
+          {"statements_changed", diff.statements_changed}}},
+        {"decisions_changed", diff.decisions_changed()},
+        {"changes", changes},
+        {"omitted", {{"groups", omitted_groups}, {"requests", omitted_requests}}}};
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "diff: " << diff.evaluated << " requests, " << diff.unchanged << " unchanged, "
@@ -313,6 +331,10 @@ int RunDiffCommand(int argc, char** argv) {
                 << "  old: " << DecisionText(g.old_decision) << "\n"
                 << "  new: " << DecisionText(g.new_decision) << "\n";
       for (size_t i : g.examples) std::cout << "  e.g. " << RequestText(requests[i]) << "\n";
+    }
+    if (omitted_groups > 0) {
+      std::cout << "\n… " << omitted_groups << " more group(s) with " << omitted_requests
+                << " changed request(s) not shown (--max-groups 0 shows all)\n";
     }
   }
   return fail_on_change && diff.decisions_changed() ? kExitFailed : kExitOk;

@@ -142,8 +142,12 @@ for c in d["changes"]:
     assert c["old"]["statements"] == ["device-baseline/own-status-retained"], c
     assert len(c["examples"]) == 1 and c["examples"][0]["action"] == c["action"]
     assert c["examples"][0]["principal"]["id"]
+assert d["omitted"] == {"groups": 0, "requests": 0}, d["omitted"]
 print("ok")' "$work/diff.json"
 
+expect "--max-groups shows the first groups and counts the rest" 0 \
+  '^diff: [0-9]+ requests, [0-9]+ unchanged, [1-9][0-9]* ALLOW→DENY.*ALLOW→DENY  mqtt:retain.*… 1 more group\(s\) with [1-9][0-9]* changed request\(s\) not shown' -- \
+  "$fleetpdp" diff "$root/examples/fleet" "$work/new" --max-groups 1
 expect "a bad --format is a usage error" 2 '--format: expected text or json, not "xml"' -- \
   "$fleetpdp" diff "$full" "$work/new" --format xml
 expect "a missing bundle is named" 2 "$work/nope: " -- "$fleetpdp" diff "$full" "$work/nope"
