@@ -105,13 +105,13 @@ YAML::Node PruneDocument(YAML::Node doc, const std::string& path, const Kept& ke
   }
   if (kind == "PolicyTest") {
     YAML::Node cases = view["cases"];
-    if (!IsSequence(cases)) return YAML::Node();
+    if (!IsSequence(cases)) return {};
     YAML::Node out(YAML::NodeType::Sequence);
     for (const YAML::Node& c : cases) {
       const YAML::Mark mark = c.Mark();
       if (kept.cases.contains(CaseKey{path, mark.line + 1, mark.column + 1})) out.push_back(c);
     }
-    if (out.size() == 0) return YAML::Node();
+    if (out.size() == 0) return {};
     doc["cases"] = out;
     return doc;
   }
@@ -155,7 +155,7 @@ absl::StatusOr<BundleFiles> PruneBundleFiles(const BundleFiles& files,
         continue;
       }
       std::string text;
-      for (YAML::Node doc : YAML::LoadAll(content)) {
+      for (const YAML::Node& doc : YAML::LoadAll(content)) {
         if (doc.IsNull()) continue;
         YAML::Node kept_doc = PruneDocument(doc, path, kept);
         if (!kept_doc.IsDefined() || kept_doc.IsNull()) continue;

@@ -382,8 +382,8 @@ int Prune(int argc, char** argv) {
   // A large selection is summarised: the first ten ids, then how many more.
   constexpr size_t kListed = 10;
   std::vector<std::string> listed(
-      pruned->selected.begin(),
-      pruned->selected.begin() + std::min(pruned->selected.size(), kListed));
+      pruned->selected.begin(), pruned->selected.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                               pruned->selected.size(), kListed)));
   if (pruned->selected.size() > kListed) {
     listed.push_back(absl::StrCat("… and ", pruned->selected.size() - kListed, " more"));
   }

@@ -112,7 +112,7 @@ Material Collect(absl::Span<const PolicySet* const> sets, const RequestGenerator
   } else {
     m.principals.assign(principals.begin(), principals.end());
   }
-  if (m.principals.empty()) m.principals.push_back("unknown-client");
+  if (m.principals.empty()) m.principals.emplace_back("unknown-client");
   m.groups.assign(groups.begin(), groups.end());
   actions.insert("app:unnamed");  // an action no statement names
   m.actions.assign(actions.begin(), actions.end());
@@ -302,7 +302,7 @@ class Generator {
           break;
         case PatternLevel::kHash: {
           if (keep_wildcards && Chance(70)) {
-            levels.push_back("#");
+            levels.emplace_back("#");
             break;
           }
           size_t n = Pick(3);
@@ -333,7 +333,7 @@ class Generator {
           break;
       }
     }
-    if (subscribe && Chance(5)) levels.push_back("#");
+    if (subscribe && Chance(5)) levels.emplace_back("#");
     std::string out;
     for (size_t i = 0; i < levels.size(); ++i) {
       // '#' is valid only last: replace an earlier one (from keep_wildcards) by '+'.
