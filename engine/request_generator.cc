@@ -179,9 +179,10 @@ class Generator {
 
   std::string Level() { return m_.levels[Pick(m_.levels.size())]; }
 
-  // The shapes whose policy may select this principal (by "*", id, group or ancestor, or
-  // attributes alone), computed once per principal from the shapes indexed by selector key, so
-  // the cost follows what applies rather than the size of the bundle.
+  // The shapes whose policy names this principal by id, group or ancestor, computed once per
+  // principal from the shapes indexed by selector key, so the cost follows what applies rather
+  // than the size of the bundle. The "*" and attribute-only shapes (Material::unkeyed_shapes)
+  // apply to everyone and are not copied here.
   const std::vector<size_t>& RelevantShapes(const std::string& id, const Entity* entity) {
     auto [it, inserted] = relevant_.try_emplace(id);
     if (!inserted) return it->second;
@@ -192,7 +193,6 @@ class Generator {
         out.insert(out.end(), found->second.begin(), found->second.end());
       }
     };
-    out = m_.unkeyed_shapes;
     add(m_.shapes_by_id, id);
     std::set<std::string> closure;
     std::vector<std::string> queue;
@@ -254,9 +254,13 @@ class Generator {
     r.action = m_.actions[Pick(m_.actions.size())];
     const std::vector<size_t>& relevant = RelevantShapes(principal_id, entity);
     if (!m_.shapes.empty() && Chance(85)) {
-      const Shape& shape = !relevant.empty() && Chance(80)
-                               ? m_.shapes[relevant[Pick(relevant.size())]]
-                               : m_.shapes[Pick(m_.shapes.size())];
+      const size_t applicable = relevant.size() + m_.unkeyed_shapes.size();
+      size_t shape_number = Pick(m_.shapes.size());
+      if (applicable > 0 && Chance(80)) {
+        const size_t n = Pick(applicable);
+        shape_number = n < relevant.size() ? relevant[n] : m_.unkeyed_shapes[n - relevant.size()];
+      }
+      const Shape& shape = m_.shapes[shape_number];
       pattern = &m_.patterns[shape.pattern];
       if (!shape.actions->empty() && Chance(90)) {
         r.action = Concrete((*shape.actions)[Pick(shape.actions->size())]);
