@@ -1,6 +1,7 @@
-// `fleetpdp bundle build|sign|verify|inspect` and `fleetpdp keygen`.
+// `fleetpdp bundle build|sign|verify|inspect|prune` and `fleetpdp keygen`.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -10,12 +11,14 @@
 #include "bundles/archive.h"
 #include "bundles/digest.h"
 #include "bundles/loader.h"
+#include "bundles/prune.h"
 #include "bundles/signatures.h"
 #include "bundles/signing.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/loading.h"
 #include "engine/absl_compat.h"
+#include "engine/prune.h"
 
 namespace fleetpdp::cli {
 namespace {
@@ -30,6 +33,8 @@ constexpr char kBundleUsage[] = R"(usage: fleetpdp bundle COMMAND …
   verify BUNDLE --keys DIR [--allow-unsigned]
                                    check a bundle as a server would: files, digest, signature
   inspect BUNDLE [--keys DIR]      print name, revision, digest, signers, counts, compliance tags
+  prune BUNDLE|SRC --for SEL -o OUT (--key KEY.pem --key-id ID | --unsigned)
+                                   a smaller bundle with only what can apply to SEL's principals
 
 Run "fleetpdp bundle COMMAND --help" for details.
 )";
@@ -77,6 +82,37 @@ Prints a bundle's name, revision, creation time, digest, signers, counts and com
 --keys the signature is verified too; without, the listed signers are shown as claimed.
 )";
 
+constexpr char kPruneUsage[] =
+    R"(usage: fleetpdp bundle prune BUNDLE|SRC --for SELECTOR -o OUT.tar.gz
+                             (--key KEY.pem --key-id ID | --unsigned) [--keys DIR]
+
+Writes a smaller bundle holding only what can apply to the principals SELECTOR selects, for
+edge-local enforcement (e.g. the Mosquitto plugin's local mode on a site gateway): the policies
+whose principals can select one of them (with all their statements), those entities, the groups
+they are in and all their ancestors, and the tests asking about them. The result is built like
+"bundle build" (compiled, its kept tests run) and signed like "bundle sign". Its manifest keeps the
+name and revision; its description says what it was pruned for and from which digest.
+
+SELECTOR: comma-separated terms, their union:
+  group:G     entities in group G or any descendant of G (G must be declared)
+  id:X        the entity X (it must be in the bundle)
+  attr:K=V    entities whose attribute K is V (for a list attribute: holds V)
+
+The pruned bundle decides exactly as the full one for requests whose principal is a selected
+entity, with any action, resource, context and request attributes; requests that add groups the
+entity is not in, and other principals, are out of its scope (docs/policy-lifecycle.md).
+
+  --for SELECTOR    whom to prune for (required)
+  -o, --output FILE the archive to write (required)
+  --key FILE        sign with this Ed25519 private key (PEM) ...
+  --key-id ID       ... under this key id
+  --unsigned        write it unsigned (sign later with "fleetpdp bundle sign")
+  --keys DIR        verify the input bundle's signature against these trusted keys first
+
+Exit status: 0 written; 1 a kept policy test failed (nothing written); 2 bad usage, a bad or
+empty selector, an unknown group or entity, or an unreadable or invalid input.
+)";
+
 constexpr char kKeygenUsage[] = R"(usage: fleetpdp keygen --key-id ID [--out DIR]
 
 Generates an Ed25519 key pair for signing bundles: DIR/ID.key.pem (private, mode 0600: keep it in
@@ -94,6 +130,23 @@ int Fail(const char* command, absl::string_view message) {
   return kExitUsage;
 }
 
+// The gate of "bundle build", shared with "bundle prune": `files` compile and every policy test
+// passes. On failure the message is printed and the exit status returned; on success nullopt.
+std::optional<int> CompileAndTest(const bundles::BundleFiles& files, const char* command,
+                                  const std::string& what, bundles::LoadedBundle& bundle,
+                                  TestSummary& summary) {
+  absl::StatusOr<bundles::LoadedBundle> compiled = bundles::CompileBundleFiles(files);
+  if (!compiled.ok()) return Fail(command, absl::StrCat(what, ": ", compiled.status().message()));
+  bundle = *std::move(compiled);
+  summary = RunAndPrintTests(bundle, /*verbose=*/false);
+  if (summary.failed > 0) {
+    std::cerr << "fleetpdp " << command << ": " << summary.failed
+              << " policy test(s) failed; nothing written\n";
+    return kExitFailed;
+  }
+  return std::nullopt;
+}
+
 int Build(int argc, char** argv) {
   Args args(argc, argv);
   if (args.Help()) return (std::cout << kBuildUsage, kExitOk);
@@ -108,16 +161,13 @@ int Build(int argc, char** argv) {
   absl::StatusOr<bundles::BundleFiles> files = ReadSourceFiles(positional[0]);
   if (!files.ok())
     return Fail("bundle build", absl::StrCat(positional[0], ": ", files.status().message()));
-  absl::StatusOr<bundles::LoadedBundle> bundle = bundles::CompileBundleFiles(*files);
-  if (!bundle.ok()) {
-    return Fail("bundle build", absl::StrCat(positional[0], ": ", bundle.status().message()));
+  bundles::LoadedBundle built;
+  TestSummary summary;
+  if (std::optional<int> failed =
+          CompileAndTest(*files, "bundle build", positional[0], built, summary)) {
+    return *failed;
   }
-  TestSummary summary = RunAndPrintTests(*bundle, /*verbose=*/false);
-  if (summary.failed > 0) {
-    std::cerr << "fleetpdp bundle build: " << summary.failed
-              << " policy test(s) failed; nothing written\n";
-    return kExitFailed;
-  }
+  const bundles::LoadedBundle* bundle = &built;
   absl::StatusOr<std::string> archive = bundles::WriteBundleArchive(*files);
   if (!archive.ok()) return Fail("bundle build", archive.status().message());
   if (absl::Status s = bundles::WriteFileBytes(*out, *archive); !s.ok()) {
@@ -254,6 +304,105 @@ int Inspect(int argc, char** argv) {
   return kExitOk;
 }
 
+int Prune(int argc, char** argv) {
+  constexpr char kCommand[] = "bundle prune";
+  Args args(argc, argv);
+  if (args.Help()) return (std::cout << kPruneUsage, kExitOk);
+  std::optional<std::string> selector_text = args.Take("--for");
+  std::optional<std::string> out = args.Take("-o");
+  if (!out) out = args.Take("--output");
+  std::optional<std::string> key = args.Take("--key");
+  std::optional<std::string> key_id = args.Take("--key-id");
+  bool unsigned_output = args.TakeSwitch("--unsigned");
+  std::optional<std::string> keys = args.Take("--keys");
+  std::vector<std::string> positional = args.TakePositional();
+  if (absl::Status s = args.Finish(); !s.ok()) return Usage(kPruneUsage, s, kCommand);
+  if (positional.size() != 1 || !selector_text || !out) {
+    return Usage(kPruneUsage,
+                 absl::InvalidArgumentError("expected BUNDLE|SRC, --for SELECTOR and -o OUT"),
+                 kCommand);
+  }
+  if (unsigned_output == (key.has_value() || key_id.has_value()) ||
+      key.has_value() != key_id.has_value()) {
+    return Usage(kPruneUsage,
+                 absl::InvalidArgumentError("expected either --key and --key-id, or --unsigned"),
+                 kCommand);
+  }
+  absl::StatusOr<engine::PrincipalSelection> selection = engine::ParseSelection(*selector_text);
+  if (!selection.ok()) return Fail(kCommand, absl::StrCat("--for: ", selection.status().message()));
+  std::optional<std::string> pem;
+  if (key) {
+    absl::StatusOr<std::string> read = bundles::ReadFileBytes(*key);
+    if (!read.ok()) return Fail(kCommand, read.status().message());
+    pem = *std::move(read);
+  }
+
+  // The input: verified when --keys is given, else compiled as `bundle build` would.
+  absl::StatusOr<bundles::BundleFiles> files = ReadSourceFiles(positional[0]);
+  if (!files.ok())
+    return Fail(kCommand, absl::StrCat(positional[0], ": ", files.status().message()));
+  absl::StatusOr<bundles::LoadedBundle> full;
+  if (keys) {
+    absl::StatusOr<bundles::Keyring> keyring = bundles::Keyring::LoadDirectory(*keys);
+    if (!keyring.ok()) return Fail(kCommand, keyring.status().message());
+    full = bundles::LoadBundle(*files, &*keyring);
+  } else {
+    full = bundles::CompileBundleFiles(*files);
+  }
+  if (!full.ok()) return Fail(kCommand, absl::StrCat(positional[0], ": ", full.status().message()));
+
+  absl::StatusOr<engine::PruneResult> pruned =
+      engine::Prune(full->index->set(), full->tests, *selection);
+  if (!pruned.ok()) return Fail(kCommand, absl::StrCat("--for: ", pruned.status().message()));
+  const std::string canonical = selection->ToString();
+  absl::StatusOr<bundles::BundleFiles> pruned_files =
+      bundles::PruneBundleFiles(*files, *pruned, canonical);
+  if (!pruned_files.ok()) return Fail(kCommand, pruned_files.status().message());
+
+  // From here on, the path of `bundle build` and `bundle sign`.
+  bundles::LoadedBundle built;
+  TestSummary summary;
+  if (std::optional<int> failed =
+          CompileAndTest(*pruned_files, kCommand, "pruned bundle", built, summary)) {
+    return *failed;
+  }
+  if (pem) {
+    absl::StatusOr<bundles::BundleFiles> signed_files =
+        bundles::SignBundle(*pruned_files, *pem, *key_id);
+    if (!signed_files.ok()) {
+      return Fail(kCommand, absl::StrCat(*key, ": ", signed_files.status().message()));
+    }
+    pruned_files = *std::move(signed_files);
+  }
+  absl::StatusOr<std::string> archive = bundles::WriteBundleArchive(*pruned_files);
+  if (!archive.ok()) return Fail(kCommand, archive.status().message());
+  if (absl::Status s = bundles::WriteFileBytes(*out, *archive); !s.ok()) {
+    return Fail(kCommand, s.message());
+  }
+  // A large selection is summarised: the first ten ids, then how many more.
+  constexpr size_t kListed = 10;
+  std::vector<std::string> listed(
+      pruned->selected.begin(), pruned->selected.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                               pruned->selected.size(), kListed)));
+  if (pruned->selected.size() > kListed) {
+    listed.push_back(absl::StrCat("… and ", pruned->selected.size() - kListed, " more"));
+  }
+  const bundles::BundleMetadata& before = full->metadata;
+  const bundles::BundleMetadata& after = built.metadata;
+  std::cout << "pruned " << before.name << " rev " << before.revision << " for \"" << canonical
+            << "\": " << pruned->selected.size() << " principal(s): " << absl::StrJoin(listed, ", ")
+            << "\n  kept " << after.policies << " of " << before.policies << " policies ("
+            << after.statements << " of " << before.statements << " statements), " << after.entities
+            << " of " << before.entities << " entities, " << after.groups << " of " << before.groups
+            << " groups, " << after.tests << " of " << before.tests << " tests (" << summary.passed
+            << " passed)\n"
+            << "wrote " << *out << "\n  digest " << bundles::BundleDigest(*pruned_files) << " ("
+            << (pem ? absl::StrCat("signed with key \"", *key_id, "\"")
+                    : std::string("unsigned: run fleetpdp bundle sign"))
+            << ")\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunBundleCommand(int argc, char** argv) {
@@ -266,6 +415,7 @@ int RunBundleCommand(int argc, char** argv) {
   if (sub == "sign") return Sign(argc - 1, argv + 1);
   if (sub == "verify") return Verify(argc - 1, argv + 1);
   if (sub == "inspect") return Inspect(argc - 1, argv + 1);
+  if (sub == "prune") return Prune(argc - 1, argv + 1);
   std::cerr << "fleetpdp bundle: unknown command \"" << sub << "\"\n\n" << kBundleUsage;
   return kExitUsage;
 }

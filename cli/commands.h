@@ -20,6 +20,7 @@ int RunDriftCommand(int argc, char** argv);
 int RunComplianceCommand(int argc, char** argv);
 int RunLintCommand(int argc, char** argv);
 int RunImportCommand(int argc, char** argv);
+int RunDiffCommand(int argc, char** argv);
 
 }  // namespace fleetpdp::cli
 

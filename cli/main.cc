@@ -26,6 +26,9 @@ Commands:
   bundle sign B …          sign a bundle with an Ed25519 key
   bundle verify B …        check a bundle as a server would
   bundle inspect B         show a bundle's revision, digest, signers, counts
+  bundle prune B --for SEL -o OUT
+                           a smaller bundle with only what applies to SEL (edge gateways)
+  diff OLD NEW             the decisions a new revision changes (a CI rollout gate)
   keygen --key-id ID       generate an Ed25519 signing key pair
   compliance report SRC    controls → policies → tests, with gaps
   import aws-iot FILE…     convert AWS IoT Core policies
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
   if (command == "compliance") return RunComplianceCommand(argc - 1, argv + 1);
   if (command == "lint") return RunLintCommand(argc - 1, argv + 1);
   if (command == "import") return RunImportCommand(argc - 1, argv + 1);
+  if (command == "diff") return RunDiffCommand(argc - 1, argv + 1);
   std::cerr << "fleetpdp: unknown command \"" << command << "\"\n\n" << kUsage;
   return kExitUsage;
 }
