@@ -1,6 +1,6 @@
 // Fuzzes the bundle path: archive bytes → ReadBundleArchive (libarchive, limits, path checks) →
 // LoadBundle (manifest, signature file, digest, Ed25519 verification against the example's
-// development key, then parse + validate + compile).
+// development key in examples/keys/trusted, then parse + validate + compile).
 //
 // Input: one mode byte, then the payload. Mode bit 0 set: the payload is a tar that the harness
 // gzips first, so that mutations reach the tar parser instead of failing the gzip CRC; clear: the
@@ -22,7 +22,6 @@
 #include "bundles/loader.h"
 #include "bundles/signing.h"
 #include "fuzz/fuzz_util.h"
-#include "server/embedded_example.h"
 
 namespace {
 
@@ -45,13 +44,15 @@ std::string Gzip(std::string_view in) {
   return out;
 }
 
+// The example's published development key, the one that signed the corpus's example bundle.
+constexpr char kKeyId[] = "dev-DO-NOT-USE";
+
 const bundles::Keyring& TrustedKeys() {
   static const bundles::Keyring* const keyring = [] {
-    auto* k = new bundles::Keyring;
-    absl::Status added = k->Add(std::string(fleetpdp::server::kEmbeddedExampleKeyId),
-                                std::string(fleetpdp::server::EmbeddedExampleKey()));
-    FLEETPDP_FUZZ_CHECK(added.ok(), "the development key does not load: " << added);
-    return k;
+    auto k = bundles::Keyring::LoadDirectory(FLEETPDP_SOURCE_DIR "/examples/keys/trusted");
+    FLEETPDP_FUZZ_CHECK(k.ok(), "the development key does not load: " << k.status());
+    FLEETPDP_FUZZ_CHECK(k->Find(kKeyId) != nullptr, "no key " << kKeyId);
+    return new bundles::Keyring(*std::move(k));
   }();
   return *keyring;
 }
@@ -67,6 +68,11 @@ void CheckRejection(const absl::Status& status) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  (void)TrustedKeys();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -100,8 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<bundles::LoadedBundle> verified =
       bundles::LoadBundle(*files, &TrustedKeys(), options);
   if (verified.ok()) {
-    FLEETPDP_FUZZ_CHECK(verified->metadata.is_signed &&
-                            verified->metadata.key_id == fleetpdp::server::kEmbeddedExampleKeyId,
+    FLEETPDP_FUZZ_CHECK(verified->metadata.is_signed && verified->metadata.key_id == kKeyId,
                         "a bundle loaded with a keyring is not signed by its key");
   } else {
     CheckRejection(verified.status());

@@ -1,7 +1,6 @@
 // Fuzzes the request path of the decision service: bytes → fleetpdp.v1.CheckRequest
 // (ParseFromArray) → FromProto (server/decision_service.h: conversion and validation) → Evaluate
-// against the example bundle (examples/fleet.bundle.tar.gz as embedded in the server, verified
-// and compiled once).
+// against the example bundle (examples/fleet.bundle.tar.gz, verified and compiled once).
 //
 // Checks:
 //   - a rejected request gets INVALID_ARGUMENT naming a request field;
@@ -21,22 +20,21 @@
 #include "fuzz/fuzz_util.h"
 #include "google/protobuf/stubs/logging.h"
 #include "server/decision_service.h"
-#include "server/embedded_example.h"
 
 namespace {
 
 namespace bundles = fleetpdp::bundles;
 namespace engine = fleetpdp::engine;
 
+// The example bundle (examples/fleet.bundle.tar.gz, the one the server embeds), verified with the
+// published development key and compiled once.
 const engine::RuleIndex& ExampleIndex() {
   static const bundles::LoadedBundle* const bundle = [] {
-    bundles::Keyring keyring;
-    absl::Status added = keyring.Add(std::string(fleetpdp::server::kEmbeddedExampleKeyId),
-                                     std::string(fleetpdp::server::EmbeddedExampleKey()));
-    FLEETPDP_FUZZ_CHECK(added.ok(), "the development key does not load: " << added);
-    auto files = bundles::ReadBundleArchive(fleetpdp::server::EmbeddedExampleBundle());
+    auto keyring = bundles::Keyring::LoadDirectory(FLEETPDP_SOURCE_DIR "/examples/keys/trusted");
+    FLEETPDP_FUZZ_CHECK(keyring.ok(), "the development key does not load: " << keyring.status());
+    auto files = bundles::ReadBundle(FLEETPDP_SOURCE_DIR "/examples/fleet.bundle.tar.gz");
     FLEETPDP_FUZZ_CHECK(files.ok(), "the example bundle does not read: " << files.status());
-    auto loaded = bundles::LoadBundle(*files, &keyring);
+    auto loaded = bundles::LoadBundle(*files, &*keyring);
     FLEETPDP_FUZZ_CHECK(loaded.ok(), "the example bundle does not load: " << loaded.status());
     return new bundles::LoadedBundle(*std::move(loaded));
   }();
