@@ -1,6 +1,7 @@
 #include "engine/parser.h"
 
 #include <exception>
+#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -13,6 +14,7 @@
 #include "engine/conditions.h"
 #include "engine/pattern.h"
 #include "engine/validate.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace fleetpdp::engine {
@@ -565,11 +567,58 @@ class DocumentParser {
   SourceLocation last_location_;  // for nodes that carry no mark
 };
 
+// yaml-cpp 0.7's LoadAll never returns (and allocates without bound) when a document is followed
+// by a token no document can start with, e.g. "{},": the parser reports an empty document at the
+// same place again and again. This pass runs the parser without building nodes and finds the place
+// where a document starts where the previous one did, so LoadAll is not called on such text.
+class ProgressCheck : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    stuck_ = started_ && mark.pos == last_.pos;
+    started_ = true;
+    last_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  bool stuck() const { return stuck_; }
+  const YAML::Mark& mark() const { return last_; }
+
+ private:
+  bool started_ = false;
+  bool stuck_ = false;
+  YAML::Mark last_;
+};
+
 }  // namespace
 
 void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& report) {
   std::vector<YAML::Node> documents;
   try {
+    std::istringstream stream(file.text);
+    YAML::Parser parser(stream);
+    ProgressCheck check;
+    while (parser.HandleNextDocument(check) && !check.stuck()) {
+    }
+    if (check.stuck()) {
+      const YAML::Mark& at = check.mark();
+      const size_t pos = static_cast<size_t>(at.pos);
+      report.AddError(SourceLocation{file.path, at.line + 1, at.column + 1},
+                      pos < file.text.size()
+                          ? absl::StrCat("unexpected ", Quote(file.text.substr(pos, 1)),
+                                         " where a document should start")
+                          : "unexpected end where a document should start");
+      return;
+    }
     documents = YAML::LoadAll(file.text);
   } catch (const YAML::ParserException& e) {
     report.AddError(SourceLocation{file.path, e.mark.line + 1, e.mark.column + 1}, e.msg);

@@ -20,6 +20,8 @@ packages=(
   nodejs curl jq
   # style
   clang-format clang-tidy
+  # fuzzing and sanitizers: libFuzzer and the TSan runtime (tools/fuzz.sh, tools/test-tsan.sh)
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -116,6 +116,21 @@ TEST(ParserTest, FileWithOnlyADocumentSeparatorIsReported) {
   EXPECT_THAT(ProblemsIn("---\n"), HasSubstr("p.yaml: file holds no document"));
 }
 
+// Regression (fuzz/policy_fuzzer; fuzz/corpus/policy/regression-stray-comma.yaml): yaml-cpp 0.7's
+// LoadAll never returns on these, allocating without bound.
+TEST(ParserTest, AStrayCommaAfterADocumentIsReportedInsteadOfParsedForever) {
+  EXPECT_EQ(ProblemsIn(R"({"":[]},)"),
+            "p.yaml:1:8: unexpected \",\" where a document should start");
+  EXPECT_EQ(ProblemsIn("\"quoted\",\n"),
+            "p.yaml:1:9: unexpected \",\" where a document should start");
+  EXPECT_EQ(ProblemsIn(","), "p.yaml:1:1: unexpected \",\" where a document should start");
+}
+
+TEST(ParserTest, DocumentsAfterTheFirstAreStillParsed) {
+  const std::string yaml = WithStatements(kValidStatement) + "---\n" + "kind: Nonsense\n";
+  EXPECT_THAT(ProblemsIn(yaml), HasSubstr("unknown kind \"Nonsense\""));
+}
+
 TEST(ParserTest, DocumentThatIsNotAMappingIsReported) {
   EXPECT_THAT(ProblemsIn("- apiVersion: fleetpdp/v1\n"),
               HasSubstr("p.yaml:1:1: a document must be a mapping with apiVersion and kind"));

@@ -1,0 +1,4 @@
+
+
+
+cam-0042mqtt:subscribedevices/+/cmd/#
