@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# deploy/ci/pipeline.sh end to end on examples/policy-repo: with lint and diff skipped (their
-# subcommands come with other changes) it tests, builds, reports, signs and publishes; the
+# deploy/ci/pipeline.sh end to end on examples/policy-repo: it lints, tests, builds, reports,
+# diffs, signs and publishes with the real subcommands; the
 # published bundle verifies, the compliance report is an artifact, and `fleetpdp serve` loads the
 # published bundle over HTTP and picks up the next revision. A broken policy test in a copy stops
 # the pipeline at `test`, naming the test. The lint and diff stages are checked against their
-# interface (exit 0 / 1 / other) through a wrapper that stands in for those two subcommands.
+# interface (exit 0 / 1 / other) through a wrapper that stands in for those two subcommands, and
+# for real: a revision that allows more fails at diff with the impact named, and passes approved.
 #   tests/deploy/ci_pipeline_test.sh FLEETPDP REPO_ROOT
 set -uo pipefail
 fleetpdp=$1 root=$2
@@ -18,13 +19,13 @@ repo="$root/examples/policy-repo"
 pub="$work/public"
 export FLEETPDP="$fleetpdp"
 
-run() {  # run WORKDIR ARGS…: the pipeline with lint and diff skipped, publishing to $pub
+run() {  # run WORKDIR ARGS…: the whole pipeline, publishing to $pub
   local w=$1; shift
-  FLEETPDP_PIPELINE_SKIP=lint,diff "$pipeline" --publish-dir "$pub" --work-dir "$w" "$@"
+  "$pipeline" --publish-dir "$pub" --work-dir "$w" "$@"
 }
 
-expect "the pipeline passes with lint and diff skipped, and says so loudly" 0 \
-  '# WARNING: FLEETPDP_PIPELINE_SKIP=lint,diff.*# SKIPPING stage lint.*# SKIPPING stage diff.*==> \[2/7\] test.*27 passed, 0 failed.*WARNING: no signing key given.*THROWAWAY.*VERIFIED .*signed by "ci-throwaway".*published .*/public/acme-plant.tar.gz \(rev 1.*lint +SKIPPED.*test +ok \(27 passed, 0 failed\).*build +ok \(acme-plant rev 1.*report +ok \(0 gap\(s\)\).*diff +SKIPPED.*sign +ok.*publish +ok.*PIPELINE PASSED' -- \
+expect "every stage passes on the policy repository, with the real lint and diff" 0 \
+  '==> \[1/7\] lint.*0 findings: 0 critical, 0 high.*==> \[2/7\] test.*27 passed, 0 failed.*WARNING: no signing key given.*THROWAWAY.*VERIFIED .*signed by "ci-throwaway".*published .*/public/acme-plant.tar.gz \(rev 1.*lint +ok.*test +ok \(27 passed, 0 failed\).*build +ok \(acme-plant rev 1.*report +ok \(0 gap\(s\)\).*diff +ok \(first release.*sign +ok.*publish +ok.*PIPELINE PASSED' -- \
   run "$work/w1" "$repo"
 expect "the published bundle verifies against the signing key's public half" 0 \
   "VERIFIED $pub/acme-plant.tar.gz: acme-plant rev 1, digest [0-9a-f]{64}, signed by \"ci-throwaway\"" -- \
@@ -44,8 +45,9 @@ expect "and kept with its revision, in JSON too" 0 '"schema": "fleetpdp.complian
 expect "the revision directory keeps the bundle and the test results" 0 '<testsuite name="fleetpdp" tests="27" failures="0"' -- \
   sh -c "cmp '$pub/revisions/1/acme-plant.tar.gz' '$pub/acme-plant.tar.gz' && cat '$pub/revisions/1/junit.xml'"
 
-expect "an unchanged source publishes nothing" 0 'same digest: nothing to publish.*PIPELINE PASSED' -- \
-  run "$work/w2" "$repo"
+expect "an unchanged source publishes nothing (and skipped stages are announced loudly)" 0 \
+  '# WARNING: FLEETPDP_PIPELINE_SKIP=lint,diff.*# SKIPPING stage lint.*same digest: nothing to publish.*lint +SKIPPED.*diff +SKIPPED.*PIPELINE PASSED' -- \
+  env FLEETPDP_PIPELINE_SKIP=lint,diff "$pipeline" --publish-dir "$pub" --work-dir "$work/w2" "$repo"
 
 # A broken policy test: the pipeline stops at `test`, names the test and publishes nothing.
 cp -r "$repo" "$work/broken"
@@ -99,6 +101,19 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 expect "the polling server picks it up" 0 'revision: +2' -- echo "$info"
+
+# The real diff as a rollout gate: revision 3 also lets devices publish their status, which the
+# published revision denies; the pipeline stops at diff naming the change, and passes approved.
+cp -r "$work/next" "$work/rev3"
+sed -i 's|resources: \["devices/${principal.id}/telemetry/#"\]|resources: ["devices/${principal.id}/telemetry/#", "devices/${principal.id}/status"]|' \
+  "$work/rev3/policies/devices.yaml"
+sed -i 's/^revision: 2/revision: 3/' "$work/rev3/manifest.yaml"
+expect "a revision that allows more stops at diff, naming the requests it changes" 1 \
+  'diff: [0-9]+ requests, [0-9]+ unchanged, 0 ALLOW→DENY, [1-9][0-9]* DENY→ALLOW.*DENY→ALLOW +mqtt:publish.*new: ALLOW \(ALLOWED: device-baseline/own-telemetry\).*e\.g\. [a-z0-9-]+ mqtt:publish devices/[a-z0-9-]+/status.*diff +FAILED.*publish +not run.*PIPELINE FAILED at stage diff' -- \
+  run "$work/w8" "$work/rev3" --key "$work/w1/keys/ci-throwaway.key.pem" --key-id ci-throwaway
+expect "approved, the same revision publishes" 0 'DENY→ALLOW.*decision changes APPROVED.*published .*\(rev 3, .*PIPELINE PASSED' -- \
+  env FLEETPDP_APPROVE_CHANGES=1 "$pipeline" --publish-dir "$pub" --work-dir "$work/w9" "$work/rev3" \
+  --key "$work/w1/keys/ci-throwaway.key.pem" --key-id ci-throwaway
 expect "the previous revision stays in the revision history" 0 '' -- test -f "$pub/revisions/1/acme-plant.tar.gz"
 
 # The lint and diff stages against their interface, through a stand-in for those subcommands.
