@@ -50,7 +50,11 @@ start_broker() {
     echo "plugin $plugin"
     printf '%s\n' "$@"
   } >"$work/mosquitto.conf"
-  "$mosquitto" -c "$work/mosquitto.conf" >"$work/broker.log" 2>&1 &
+  # A plugin built with AddressSanitizer (preset asan-ubsan) needs the ASan runtime loaded before
+  # it, and Debian's mosquitto is not instrumented: preload the runtime the plugin links.
+  local asan
+  asan=$(ldd "$plugin" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+  LD_PRELOAD=${asan:-${LD_PRELOAD:-}} "$mosquitto" -c "$work/mosquitto.conf" >"$work/broker.log" 2>&1 &
   pids+=($!)
   broker=$!
   for _ in $(seq 100); do
