@@ -13,22 +13,7 @@ for tool in prometheus curl jq; do
   command -v "$tool" >/dev/null || { echo "FAIL $tool is not installed (run tools/setup.sh)"; exit 1; }
 done
 
-kill_all() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-}
-
-# free_port: prints a TCP port nobody listens on now (callers retry if it is taken meanwhile).
-free_port() {
-  local port hex
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    hex=$(printf '%04X' "$port")
-    grep -qiE "^ *[0-9]+: [0-9A-F]+:$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null || break
-  done
-  echo "$port"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/process_lib.sh"  # kill_all, free_port
 
 # start_replica LOG FLEETPDP SERVE_ARGS…: starts `FLEETPDP serve` on loopback (gRPC on a port the
 # kernel picks, metrics on a free port), waits until it listens; sets grpc_port, metrics_port and

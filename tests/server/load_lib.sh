@@ -7,22 +7,7 @@
 #   metric_sum PORT 'fleetpdp_decisions_total'       # sum of the series with that name
 # Every process started here is appended to the caller's `pids` array; kill_all ends them.
 
-kill_all() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-}
-
-# free_port: prints a TCP port nobody listens on now.
-free_port() {
-  local port hex
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    hex=$(printf '%04X' "$port")
-    grep -qiE "^ *[0-9]+: [0-9A-F]+:$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null || break
-  done
-  echo "$port"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../process_lib.sh"  # kill_all, free_port
 
 # serve LOG GRPC_PORT METRICS_PORT CPUS ARGS…: starts `$fleetpdp serve` (pinned to CPUS with
 # taskset unless empty) and waits until it listens; sets pid. Fails the test if it does not start.
