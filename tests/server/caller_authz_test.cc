@@ -29,9 +29,11 @@ namespace {
 using fleetpdp::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using testing::LogLines;
 using testing::MakeCheck;
 using ::testing::Not;
 using testing::TestBundle;
+using testing::TestPki;
 using testing::TestServer;
 namespace v1 = ::fleetpdp::v1;
 namespace fs = std::filesystem;
@@ -126,25 +128,8 @@ TEST(CallerSurfaceTest, DecisionMethodsAdminMethodsAndHealthAreTold) {
 
 // ---- over mutual TLS ----
 
-class TestPki {
- public:
-  TestPki() : dir_(fs::path(::testing::TempDir()) / absl::StrCat("fleetpdp-authz-", getpid())) {
-    std::string command =
-        absl::StrCat(FLEETPDP_TESTDATA_DIR, "/make-test-certs.sh ", dir_.string(), " >/dev/null");
-    EXPECT_EQ(std::system(command.c_str()), 0) << command << " (is openssl installed?)";
-  }
-  ~TestPki() {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  const fs::path& dir() const { return dir_; }
-
- private:
-  fs::path dir_;
-};
-
 std::string Pem(const std::string& name) {
-  static const TestPki pki;
+  static const TestPki pki("authz");
   return (pki.dir() / name).string();
 }
 
@@ -153,25 +138,6 @@ std::string Read(const std::string& path) {
   EXPECT_TRUE(text.ok()) << text.status();
   return text.ok() ? *text : "";
 }
-
-// Lines the processor logged, thread-safe (gRPC calls it from its own threads).
-class LogLines {
- public:
-  std::function<void(std::string_view)> Sink() {
-    return [this](std::string_view line) {
-      std::lock_guard lock(mu_);
-      lines_.emplace_back(line);
-    };
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard lock(mu_);
-    return lines_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 // A mutual-TLS server (client CA "ca") with the given allow lists.
 struct AuthzServer {

@@ -13,11 +13,18 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -152,6 +159,47 @@ inline fleetpdp::v1::CheckRequest MakeCheck(std::string principal, std::string a
   r.set_resource(std::move(resource));
   return r;
 }
+
+// A certificate authority, server and client certificates made by testdata/make-test-certs.sh in
+// a temporary directory named `name`-PID, removed when the object goes. Generating keys takes a
+// moment: keep one per test process.
+class TestPki {
+ public:
+  explicit TestPki(const std::string& name)
+      : dir_(std::filesystem::path(::testing::TempDir()) /
+             absl::StrCat("fleetpdp-", name, "-", getpid())) {
+    std::string command =
+        absl::StrCat(FLEETPDP_TESTDATA_DIR, "/make-test-certs.sh ", dir_.string(), " >/dev/null");
+    EXPECT_EQ(std::system(command.c_str()), 0) << command << " (is openssl installed?)";
+  }
+  ~TestPki() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Collects the lines a log sink receives; the sink may be called from any thread (gRPC's).
+class LogLines {
+ public:
+  std::function<void(std::string_view)> Sink() {
+    return [this](std::string_view line) {
+      std::lock_guard lock(mu_);
+      lines_.emplace_back(line);
+    };
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard lock(mu_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
 
 }  // namespace fleetpdp::server::testing
 

@@ -198,27 +198,9 @@ TEST(SourceFaultTest, APollingReloaderRidesOutAStallAndPicksUpTheNextGoodBundle)
 
 // ---- the decision log on a full disk ----
 
-class Lines {
- public:
-  std::function<void(std::string_view)> Sink() {
-    return [this](std::string_view line) {
-      std::lock_guard lock(mu_);
-      lines_.emplace_back(line);
-    };
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard lock(mu_);
-    return lines_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
-
 TEST(DecisionLogFaultTest, OnAFullDiskDecisionsGoOnAndWriteErrorsAreCountedAndLoggedAtARateLimit) {
   std::unique_ptr<Metrics> metrics = *Metrics::Create({});
-  Lines errors;
+  testing::LogLines errors;
   DecisionLogOptions options;
   options.path = "/dev/full";
   options.on_error = errors.Sink();

@@ -25,30 +25,14 @@ using fleetpdp::testing::StatusIs;
 using ::testing::HasSubstr;
 using testing::MakeCheck;
 using testing::TestBundle;
+using testing::TestPki;
 using testing::TestServer;
 
 namespace fs = std::filesystem;
 
 // One PKI per test process (generating keys takes a moment), removed when the process exits.
-class TestPki {
- public:
-  TestPki() : dir_(fs::path(::testing::TempDir()) / absl::StrCat("fleetpdp-tls-", getpid())) {
-    std::string command =
-        absl::StrCat(FLEETPDP_TESTDATA_DIR, "/make-test-certs.sh ", dir_.string(), " >/dev/null");
-    EXPECT_EQ(std::system(command.c_str()), 0) << command << " (is openssl installed?)";
-  }
-  ~TestPki() {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  const fs::path& dir() const { return dir_; }
-
- private:
-  fs::path dir_;
-};
-
 const fs::path& Pki() {
-  static const TestPki pki;
+  static const TestPki pki("tls");
   return pki.dir();
 }
 
