@@ -75,7 +75,8 @@ std::string_view RejectionReasonOf(const absl::Status& status) {
 
 absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
                                                 const engine::CompileLimits& limits,
-                                                ParseCache* parse_cache) {
+                                                ParseCache* parse_cache,
+                                                const DirectoryInForce* directory_in_force) {
   LoadedBundle out;
   auto manifest_it = files.find(kManifestPath);
   if (manifest_it == files.end()) {
@@ -91,7 +92,11 @@ absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
   engine::ParsedSources parsed;
   engine::ValidationReport report;
   if (parse_cache != nullptr) {
-    report = parse_cache->Parse(files, parsed);
+    const bool reusable = directory_in_force != nullptr && directory_in_force->directory != nullptr;
+    report = parse_cache->Parse(files, parsed,
+                                reusable ? std::string_view(directory_in_force->fingerprint) : "");
+    out.directory_fingerprint = parse_cache->last().directory_fingerprint;
+    out.metadata.directory_reused = parse_cache->last().directory_omitted;
   } else {
     std::vector<engine::SourceFile> sources;
     for (const auto& [path, content] : files) {
@@ -110,13 +115,16 @@ absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
     compliance.insert(p.compliance.begin(), p.compliance.end());
   }
   out.metadata.policies = parsed.set.policies.size();
-  out.metadata.entities = parsed.set.entities.size();
-  out.metadata.groups = parsed.set.groups.size();
   out.metadata.compliance.assign(compliance.begin(), compliance.end());
   absl::StatusOr<std::shared_ptr<const engine::RuleIndex>> index =
-      engine::Compile(std::move(parsed.set), limits);
+      out.metadata.directory_reused
+          ? engine::CompileWithDirectory(std::move(parsed.set), directory_in_force->directory,
+                                         limits)
+          : engine::Compile(std::move(parsed.set), limits);
   if (!index.ok()) return Reject(context(index.status()), "invalid_policy");
   out.index = *std::move(index);
+  out.metadata.entities = out.index->entities().size();
+  out.metadata.groups = out.index->groups().size();
   out.tests = std::move(parsed.tests);
   out.metadata.tests = out.tests.size();
   return out;
@@ -213,7 +221,8 @@ absl::StatusOr<LoadedBundle> LoadBundle(const BundleFiles& files, const Keyring*
   }
 
   absl::StatusOr<LoadedBundle> loaded =
-      CompileBundleFiles(files, options.compile_limits, options.parse_cache);
+      CompileBundleFiles(files, options.compile_limits, options.parse_cache,
+                         options.directory_in_force ? &*options.directory_in_force : nullptr);
   if (!loaded.ok()) return loaded.status();
   loaded->metadata.digest = digest;
   loaded->metadata.key_id = key_id;

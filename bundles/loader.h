@@ -33,6 +33,12 @@
 
 namespace fleetpdp::bundles {
 
+// The groups and entities compiled for the bundle in force, and what they were built from.
+struct DirectoryInForce {
+  std::shared_ptr<const engine::Directory> directory;  // LoadedBundle::index->shared_directory()
+  std::string fingerprint;                             // LoadedBundle::directory_fingerprint
+};
+
 struct LoadOptions {
   // Accept a bundle without .signatures.json (or with no signature). For local development only.
   bool allow_unsigned = false;
@@ -44,6 +50,11 @@ struct LoadOptions {
   // When set, documents are parsed through this cache (parse_cache.h): a file identical to one
   // of the previous load is not parsed again. Not owned; the caller serializes loads.
   ParseCache* parse_cache = nullptr;
+  // With parse_cache: when the new bundle's group and entity documents are the same files (paths
+  // and SHA-256) as those this directory was built from, the new index shares it and only the
+  // policies are compiled — a revision that changes policies of a million-device fleet then
+  // costs what its policies cost.
+  std::optional<DirectoryInForce> directory_in_force;
 };
 
 struct BundleMetadata {
@@ -60,12 +71,18 @@ struct BundleMetadata {
   size_t groups = 0;
   size_t tests = 0;
   std::vector<std::string> compliance;  // every metadata.compliance tag, sorted, unique
+  // The groups and entities were not compiled again: the index shares those of the bundle that
+  // was in force (LoadOptions::directory_in_force).
+  bool directory_reused = false;
 };
 
 struct LoadedBundle {
   BundleMetadata metadata;
   std::shared_ptr<const engine::RuleIndex> index;
   std::vector<engine::TestCase> tests;
+  // What index->directory() was built from (ParseCache::Stats::directory_fingerprint); empty
+  // when loaded without a parse cache. Keep it with the bundle for DirectoryInForce.
+  std::string directory_fingerprint;
 };
 
 // `keyring` may be null only with allow_unsigned. Errors, by rejection reason:
@@ -88,10 +105,11 @@ absl::StatusOr<BundleFiles> SignBundle(BundleFiles files, std::string_view priva
 
 // Parses the manifest and compiles the documents of `files` (policies/, entities/, tests/)
 // without looking at signatures; errors are prefixed with the bundle's name and revision.
-// With `parse_cache`, unchanged documents are taken from it (see LoadOptions::parse_cache).
-absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
-                                                const engine::CompileLimits& limits = {},
-                                                ParseCache* parse_cache = nullptr);
+// With `parse_cache`, unchanged documents are taken from it (see LoadOptions::parse_cache), and
+// the directory in force is reused when it can be (LoadOptions::directory_in_force).
+absl::StatusOr<LoadedBundle> CompileBundleFiles(
+    const BundleFiles& files, const engine::CompileLimits& limits = {},
+    ParseCache* parse_cache = nullptr, const DirectoryInForce* directory_in_force = nullptr);
 
 }  // namespace fleetpdp::bundles
 

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "bundles/digest.h"
 #include "engine/validate.h"
 
@@ -14,26 +15,28 @@ void Append(const std::vector<T>& from, std::vector<T>& to) {
   to.insert(to.end(), from.begin(), from.end());
 }
 
-void Append(const engine::ParsedSources& from, engine::ParsedSources& to) {
-  Append(from.set.policies, to.set.policies);
-  Append(from.set.groups, to.set.groups);
-  Append(from.set.entities, to.set.entities);
-  Append(from.tests, to.tests);
-}
-
 }  // namespace
 
-engine::ValidationReport ParseCache::Parse(const BundleFiles& files, engine::ParsedSources& out) {
+engine::ValidationReport ParseCache::Parse(const BundleFiles& files, engine::ParsedSources& out,
+                                           std::string_view omit_directory_if) {
   engine::ValidationReport report;
   absl::flat_hash_map<std::string, Entry> next;
   last_ = Stats{};
+  // Each document, parsed or taken from the cache, in path order.
+  struct Document {
+    const std::string* path;
+    std::string sha256;  // empty when it failed to parse
+    std::shared_ptr<const engine::ParsedSources> parsed;
+  };
+  std::vector<Document> documents;
+  bool all_parsed = true;
   for (const auto& [path, content] : files) {
     if (!IsBundleDocument(path)) continue;
     std::string sha256 = Sha256Hex(content);
     if (auto it = by_path_.find(path); it != by_path_.end() && it->second.sha256 == sha256) {
-      Append(*it->second.parsed, out);
       ++last_.reused;
       last_.bytes_reused += content.size();
+      documents.push_back({&path, sha256, it->second.parsed});
       next.emplace(path, std::move(it->second));
       continue;
     }
@@ -43,10 +46,34 @@ engine::ValidationReport ParseCache::Parse(const BundleFiles& files, engine::Par
     ++last_.parsed;
     last_.bytes_parsed += content.size();
     for (const engine::Diagnostic& d : file_report.errors()) report.AddError(d.location, d.message);
-    Append(*parsed, out);
-    if (file_report.ok()) next.emplace(path, Entry{std::move(sha256), std::move(parsed)});
+    if (file_report.ok()) {
+      documents.push_back({&path, sha256, parsed});
+      next.emplace(path, Entry{std::move(sha256), std::move(parsed)});
+    } else {
+      all_parsed = false;
+      documents.push_back({&path, "", std::move(parsed)});
+    }
   }
   by_path_ = std::move(next);
+
+  if (all_parsed) {
+    std::string listing;
+    for (const Document& d : documents) {
+      if (d.parsed->set.groups.empty() && d.parsed->set.entities.empty()) continue;
+      absl::StrAppend(&listing, *d.path, "\n", d.sha256, "\n");
+    }
+    last_.directory_fingerprint = Sha256Hex(listing);
+  }
+  last_.directory_omitted =
+      !omit_directory_if.empty() && last_.directory_fingerprint == omit_directory_if;
+  for (const Document& d : documents) {
+    Append(d.parsed->set.policies, out.set.policies);
+    if (!last_.directory_omitted) {
+      Append(d.parsed->set.groups, out.set.groups);
+      Append(d.parsed->set.entities, out.set.entities);
+    }
+    Append(d.parsed->tests, out.tests);
+  }
   engine::Validate(out.set, report);
   return report;
 }

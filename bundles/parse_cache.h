@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "bundles/bundle_files.h"
@@ -32,14 +33,23 @@ class ParseCache {
  public:
   // Parses the documents of `files` (IsBundleDocument) in path order into `out`, reusing what the
   // previous call parsed from identical files, then validates the whole set (engine::Validate).
-  // The same result and report as engine::ParseSources over the same files.
-  engine::ValidationReport Parse(const BundleFiles& files, engine::ParsedSources& out);
+  // The same result and report as engine::ParseSources over the same files — except that when
+  // `omit_directory_if` is not empty and equals this bundle's directory fingerprint (see Stats),
+  // its groups and entities are left out of `out.set`: the caller compiles the policies against
+  // the directory it built from those same documents before (engine::CompileWithDirectory).
+  engine::ValidationReport Parse(const BundleFiles& files, engine::ParsedSources& out,
+                                 std::string_view omit_directory_if = {});
 
   struct Stats {
     size_t reused = 0;  // files taken from the cache by the last Parse
     size_t parsed = 0;  // files parsed by the last Parse
     size_t bytes_parsed = 0;
     size_t bytes_reused = 0;
+    // SHA-256 (hex) over the path and SHA-256 of every document that declares groups or
+    // entities, in path order: equal fingerprints mean the same groups and entities in the same
+    // order. Empty when a document failed to parse.
+    std::string directory_fingerprint;
+    bool directory_omitted = false;  // groups and entities were left out (omit_directory_if)
   };
   const Stats& last() const { return last_; }
 

@@ -1,7 +1,7 @@
 // The files of a pruned bundle (engine/prune.h): the source bundle's documents with what Prune
 // dropped taken out, everything else as written.
 //
-//   absl::StatusOr<engine::PruneResult> pruned = engine::Prune(index->set(), tests, selection);
+//   absl::StatusOr<engine::PruneResult> pruned = engine::Prune(index->CopySet(), tests, selection);
 //   absl::StatusOr<BundleFiles> out = PruneBundleFiles(files, *pruned, "group:cameras");
 //
 // - Policy documents are kept whole or dropped (by metadata.name); Entities documents keep the

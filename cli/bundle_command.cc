@@ -352,7 +352,7 @@ int Prune(int argc, char** argv) {
   if (!full.ok()) return Fail(kCommand, absl::StrCat(positional[0], ": ", full.status().message()));
 
   absl::StatusOr<engine::PruneResult> pruned =
-      engine::Prune(full->index->set(), full->tests, *selection);
+      engine::Prune(full->index->CopySet(), full->tests, *selection);
   if (!pruned.ok()) return Fail(kCommand, absl::StrCat("--for: ", pruned.status().message()));
   const std::string canonical = selection->ToString();
   absl::StatusOr<bundles::BundleFiles> pruned_files =

@@ -240,7 +240,9 @@ int RunDiffCommand(int argc, char** argv) {
     requests.insert(requests.end(), read->begin(), read->end());
   }
   if (generate) {
-    const engine::PolicySet* sets[] = {&old_bundle.index->set(), &new_bundle.index->set()};
+    const engine::PolicySet old_set = old_bundle.index->CopySet();
+    const engine::PolicySet new_set = new_bundle.index->CopySet();
+    const engine::PolicySet* sets[] = {&old_set, &new_set};
     engine::RequestGeneratorOptions options;
     options.count = *generate;
     options.seed = *seed;

@@ -463,9 +463,10 @@ int RunServeCommand(int argc, char** argv) {
           fetch.empty() ? std::string() : absl::StrCat("fetch failed (", Absl(fetch), "): "),
           status.message(), holder.Current() ? " (still serving the last good bundle)" : ""));
     } else if (m != nullptr) {
-      Log(absl::StrCat("bundle: serving \"", m->name, "\" rev ", m->revision, " digest ", m->digest,
-                       m->is_signed ? absl::StrCat(" signed by \"", m->key_id, "\"")
-                                    : std::string(" UNSIGNED")));
+      Log(absl::StrCat(
+          "bundle: serving \"", m->name, "\" rev ", m->revision, " digest ", m->digest,
+          m->is_signed ? absl::StrCat(" signed by \"", m->key_id, "\"") : std::string(" UNSIGNED"),
+          m->directory_reused ? " (groups and entities unchanged: reused)" : ""));
     }
   };
   server::Reloader reloader(std::move(source), &keyring, reload, holder, metrics->get());

@@ -125,11 +125,11 @@ class Evaluator {
  public:
   Evaluator(const RuleIndex& index, const Request& request)
       : index_(index),
+        directory_(*index.directory_),
         request_(request),
-        principal_(FindPrincipal(index, request)),
-        view_(request, principal_.entity == RuleIndex::kNone
-                           ? nullptr
-                           : &index.set_.entities[principal_.entity]) {}
+        principal_(directory_.FindPrincipal(request.principal.id)),
+        view_(request,
+              principal_ == nullptr ? nullptr : &directory_.entities()[principal_->entity]) {}
 
   Decision Run() {
     Decision decision;
@@ -157,11 +157,6 @@ class Evaluator {
  private:
   using Node = RuleIndex::TrieNode;
   static constexpr uint32_t kNone = RuleIndex::kNone;
-
-  static RuleIndex::PrincipalEntry FindPrincipal(const RuleIndex& index, const Request& request) {
-    auto it = index.principals_.find(request.principal.id);
-    return it == index.principals_.end() ? RuleIndex::PrincipalEntry{} : it->second;
-  }
 
   // False for a request ValidateRequest would refuse: no principal, no action, or a resource that
   // is not a valid topic name (filter, for subscribe). Checks, splits and hashes the resource in
@@ -207,15 +202,17 @@ class Evaluator {
   }
 
   void ExpandGroups() {
-    auto add = [&](RuleIndex::Span32 span) {
-      for (uint32_t i = 0; i < span.size; ++i)
-        groups_.push_back(index_.closure_pool_[span.offset + i]);
+    auto add = [&](Directory::Span32 span) {
+      const uint32_t* closure = directory_.closure_data(span);
+      for (uint32_t i = 0; i < span.size; ++i) groups_.push_back(closure[i]);
     };
-    add(principal_.closure);  // empty for a principal the bundle does not know
+    if (principal_ != nullptr) add(principal_->closure);
     for (const std::string& g : request_.principal.groups) {
-      auto it = index_.group_numbers_.find(g);
-      if (it != index_.group_numbers_.end()) {
-        add(index_.group_closure_[it->second]);
+      if (uint32_t number = directory_.GroupNumber(g); number != Directory::kNone) {
+        add(directory_.group_closure(number));
+      } else if (auto it = index_.policy_group_numbers_.find(g);
+                 it != index_.policy_group_numbers_.end()) {
+        groups_.push_back(it->second);  // a group only policies name: its closure is itself
       } else {
         unknown_groups_.push_back(g);  // selects nothing, but conditions may read it
       }
@@ -229,7 +226,10 @@ class Evaluator {
     keys_.push_back(RuleIndex::kAnyKey);
     for (uint32_t g : groups_) keys_.push_back(RuleIndex::kFirstGroupKey + g);
     const size_t named = keys_.size();
-    if (principal_.key != kNone) keys_.push_back(principal_.key);
+    if (!index_.id_keys_.empty()) {
+      auto it = index_.id_keys_.find(request_.principal.id);
+      if (it != index_.id_keys_.end()) keys_.push_back(it->second);
+    }
     if (!index_.attribute_keys_.empty()) {
       const Entity* entity = view_.entity();
       auto visit = [&](const std::vector<Attribute>& attributes, bool from_request) {
@@ -453,7 +453,7 @@ class Evaluator {
       if ((statement & 1) != 0) {
         const RuleIndex::HotStatement& s = index_.hot_[ref];
         if (s.selector_attributes &&
-            !SelectorAttributesHold(index_.set_.policies[s.policy].principals)) {
+            !SelectorAttributesHold(index_.policies_[s.policy].principals)) {
           continue;
         }
         // A packed condition was tested above, from the entry.
@@ -485,7 +485,7 @@ class Evaluator {
 
   bool ConditionsHold(const RuleIndex::HotStatement& s) {
     if (s.needs_groups && !group_names_ready_) {
-      for (uint32_t g : groups_) group_names_.push_back(index_.group_names_[g]);
+      for (uint32_t g : groups_) group_names_.push_back(index_.group_name(g));
       for (std::string_view g : unknown_groups_) {
         if (std::find(group_names_.begin(), group_names_.end(), g) == group_names_.end()) {
           group_names_.push_back(g);
@@ -498,8 +498,9 @@ class Evaluator {
   }
 
   const RuleIndex& index_;
+  const Directory& directory_;
   const Request& request_;
-  const RuleIndex::PrincipalEntry principal_;
+  const Directory::Principal* const principal_;  // null for a principal the bundle does not know
   const RequestView view_;
   bool subscribe_ = false;
   bool dollar_ = false;  // the resource's first level starts with '$'

@@ -2,7 +2,7 @@
 // enforcement (a gateway's Mosquitto plugin in local mode needs only its own devices' rules).
 //
 //   absl::StatusOr<PrincipalSelection> sel = ParseSelection("group:cameras,id:gw-berlin-01");
-//   absl::StatusOr<PruneResult> pruned = Prune(index->set(), tests, *sel);
+//   absl::StatusOr<PruneResult> pruned = Prune(index->CopySet(), tests, *sel);
 //   Compile(pruned->set) ...   // decides like the full set for every in-scope request
 //
 // Selection syntax: comma-separated terms, their union:

@@ -21,7 +21,7 @@ bool ActionMatches(std::string_view pattern, std::string_view action) {
 }
 
 // The principal's groups and all their ancestors, by breadth-first search over group parents.
-std::vector<std::string> ExpandGroups(const PolicySet& set, const Entity* entity,
+std::vector<std::string> ExpandGroups(const std::vector<Group>& declared, const Entity* entity,
                                       const Principal& principal) {
   absl::flat_hash_set<std::string> seen;
   std::deque<std::string> queue;
@@ -37,7 +37,7 @@ std::vector<std::string> ExpandGroups(const PolicySet& set, const Entity* entity
     std::string g = queue.front();
     queue.pop_front();
     out.push_back(g);
-    for (const Group& group : set.groups) {
+    for (const Group& group : declared) {
       if (group.id == g) {
         for (const std::string& p : group.parents) push(p);
       }
@@ -83,17 +83,17 @@ std::vector<StatementTrace> ExplainDecision(const RuleIndex& index, const Reques
   Levels resource = SplitLevels(request.resource);
 
   const Entity* entity = nullptr;
-  for (const Entity& e : index.set().entities) {
+  for (const Entity& e : index.entities()) {
     if (e.id == request.principal.id) entity = &e;
   }
   RequestView view(request, entity);
-  std::vector<std::string> groups = ExpandGroups(index.set(), entity, request.principal);
+  std::vector<std::string> groups = ExpandGroups(index.groups(), entity, request.principal);
   std::sort(groups.begin(), groups.end());
   std::vector<std::string_view> group_views(groups.begin(), groups.end());
 
   for (StatementRef ref = 0; ref < index.statement_count(); ++ref) {
     const RuleIndex::CompiledStatement& s = index.statement(ref);
-    if (!Selects(index.set().policies[s.policy].principals, request, view, groups)) continue;
+    if (!Selects(index.policies()[s.policy].principals, request, view, groups)) continue;
     StatementTrace t;
     t.statement = ref;
     t.action_matched = std::any_of(s.actions.begin(), s.actions.end(), [&](const std::string& a) {

@@ -18,26 +18,18 @@ class IndexBuilder {
   IndexBuilder(RuleIndex& index, const CompileLimits& limits) : index_(index), limits_(limits) {}
 
   absl::Status Build() {
-    const PolicySet& set = index_.set_;
     size_t statements = 0;
-    for (const Policy& p : set.policies) statements += p.statements.size();
+    for (const Policy& p : index_.policies_) statements += p.statements.size();
     if (statements > limits_.max_statements) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "bundle has ", statements, " statements, over the limit of ", limits_.max_statements));
     }
-    if (set.entities.size() > limits_.max_entities) {
-      return absl::ResourceExhaustedError(absl::StrCat("bundle has ", set.entities.size(),
-                                                       " entities, over the limit of ",
-                                                       limits_.max_entities));
-    }
-    if (absl::Status s = NumberGroups(); !s.ok()) return s;
-    ExpandGroups();
-    IndexEntities();
-    next_key_ = RuleIndex::kFirstGroupKey + static_cast<uint32_t>(index_.group_names_.size());
+    if (absl::Status s = NumberPolicyGroups(); !s.ok()) return s;
+    next_key_ = RuleIndex::kFirstGroupKey + static_cast<uint32_t>(index_.group_count());
     index_.statements_.reserve(statements);
     index_.hot_.reserve(statements);
-    for (uint32_t p = 0; p < set.policies.size(); ++p) {
-      const Policy& policy = set.policies[p];
+    for (uint32_t p = 0; p < index_.policies_.size(); ++p) {
+      const Policy& policy = index_.policies_[p];
       const Keys keys = PolicyKeys(policy.principals);
       for (const Statement& s : policy.statements) {
         if (absl::Status st = AddStatement(p, policy, s, keys); !st.ok()) return st;
@@ -47,87 +39,30 @@ class IndexBuilder {
   }
 
  private:
-  uint32_t GroupNumber(std::string_view name) {
-    auto [it, inserted] =
-        index_.group_numbers_.emplace(std::string(name), index_.group_names_.size());
-    if (inserted) index_.group_names_.emplace_back(name);
-    return it->second;
-  }
-
-  absl::Status NumberGroups() {
-    const PolicySet& set = index_.set_;
-    for (const Group& g : set.groups) GroupNumber(g.id);
-    // Groups that only policies name (requests may carry them) get numbers too.
-    for (const Policy& p : set.policies) {
-      for (const std::string& g : p.principals.groups) GroupNumber(g);
+  // Groups that policies name but no document declares (requests may carry them) get numbers
+  // after the directory's.
+  absl::Status NumberPolicyGroups() {
+    const Directory& directory = *index_.directory_;
+    for (const Policy& p : index_.policies_) {
+      for (const std::string& g : p.principals.groups) {
+        if (directory.GroupNumber(g) != Directory::kNone) continue;
+        auto [it, inserted] = index_.policy_group_numbers_.emplace(
+            g, directory.group_count() + index_.policy_groups_.size());
+        if (inserted) index_.policy_groups_.push_back(g);
+      }
     }
-    if (index_.group_names_.size() > limits_.max_groups) {
-      return absl::ResourceExhaustedError(absl::StrCat("bundle has ", index_.group_names_.size(),
-                                                       " groups, over the limit of ",
-                                                       limits_.max_groups));
+    if (index_.group_count() > limits_.max_groups) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "bundle has ", index_.group_count(), " groups, over the limit of ", limits_.max_groups));
     }
     return absl::OkStatus();
   }
 
-  // Each group's closure: itself and all ancestors, sorted. Iterative (no recursion on input);
-  // Validate has rejected cycles, and the visited set guards against them anyway.
-  void ExpandGroups() {
-    const PolicySet& set = index_.set_;
-    size_t n = index_.group_names_.size();
-    std::vector<std::vector<uint32_t>> parents(n);
-    for (const Group& g : set.groups) {
-      uint32_t me = index_.group_numbers_.find(g.id)->second;
-      for (const std::string& p : g.parents) {
-        auto it = index_.group_numbers_.find(p);
-        if (it != index_.group_numbers_.end()) parents[me].push_back(it->second);
-      }
-    }
-    index_.group_closure_.resize(n);
-    std::vector<uint32_t> stack, closure;
-    std::vector<uint32_t> seen_mark(n, UINT32_MAX);
-    for (uint32_t g = 0; g < n; ++g) {
-      closure.clear();
-      stack.assign(1, g);
-      seen_mark[g] = g;
-      while (!stack.empty()) {
-        uint32_t x = stack.back();
-        stack.pop_back();
-        closure.push_back(x);
-        for (uint32_t p : parents[x]) {
-          if (seen_mark[p] != g) {
-            seen_mark[p] = g;
-            stack.push_back(p);
-          }
-        }
-      }
-      std::sort(closure.begin(), closure.end());
-      index_.group_closure_[g] = {static_cast<uint32_t>(index_.closure_pool_.size()),
-                                  static_cast<uint32_t>(closure.size())};
-      index_.closure_pool_.insert(index_.closure_pool_.end(), closure.begin(), closure.end());
-    }
-  }
-
-  void IndexEntities() {
-    const PolicySet& set = index_.set_;
-    index_.principals_.reserve(set.entities.size());
-    std::vector<uint32_t> closure;
-    for (uint32_t e = 0; e < set.entities.size(); ++e) {
-      const Entity& entity = set.entities[e];
-      closure.clear();
-      for (const std::string& g : entity.groups) {
-        auto it = index_.group_numbers_.find(g);
-        if (it == index_.group_numbers_.end()) continue;
-        RuleIndex::Span32 span = index_.group_closure_[it->second];
-        closure.insert(closure.end(), index_.closure_pool_.begin() + span.offset,
-                       index_.closure_pool_.begin() + span.offset + span.size);
-      }
-      std::sort(closure.begin(), closure.end());
-      closure.erase(std::unique(closure.begin(), closure.end()), closure.end());
-      const RuleIndex::Span32 span{static_cast<uint32_t>(index_.closure_pool_.size()),
-                                   static_cast<uint32_t>(closure.size())};
-      index_.principals_.emplace(entity.id, RuleIndex::PrincipalEntry{e, RuleIndex::kNone, span});
-      index_.closure_pool_.insert(index_.closure_pool_.end(), closure.begin(), closure.end());
-    }
+  // The principal key of a group a selector names (declared, or numbered by NumberPolicyGroups).
+  uint32_t GroupKey(const std::string& name) const {
+    uint32_t number = index_.directory_->GroupNumber(name);
+    if (number == Directory::kNone) number = index_.policy_group_numbers_.find(name)->second;
+    return RuleIndex::kFirstGroupKey + number;
   }
 
   static std::string Where(const SourceLocation& loc) {
@@ -145,13 +80,11 @@ class IndexBuilder {
       return keys;
     }
     for (const std::string& id : selector.ids) {
-      RuleIndex::PrincipalEntry& entry = index_.principals_[id];  // a view into set_
-      if (entry.key == RuleIndex::kNone) entry.key = next_key_++;
-      keys.push_back(entry.key);
+      auto [it, inserted] = index_.id_keys_.emplace(id, next_key_);
+      if (inserted) ++next_key_;
+      keys.push_back(it->second);
     }
-    for (const std::string& g : selector.groups) {
-      keys.push_back(RuleIndex::kFirstGroupKey + index_.group_numbers_.find(g)->second);
-    }
+    for (const std::string& g : selector.groups) keys.push_back(GroupKey(g));
     if (selector.ids.empty() && selector.groups.empty()) {
       // Indexed by the first pair; every pair is checked once the statement is a candidate.
       const auto& [key, value] = selector.attributes.front();
@@ -494,10 +427,39 @@ absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet set,
   ValidationReport report;
   Validate(set, report);
   if (!report.ok()) return report.ToStatus();
+  absl::StatusOr<std::shared_ptr<const Directory>> directory =
+      Directory::Build(std::move(set.groups), std::move(set.entities), limits);
+  if (!directory.ok()) return directory.status();
+  set.groups.clear();
+  set.entities.clear();
+  return CompileWithDirectory(std::move(set), *std::move(directory), limits);
+}
+
+absl::StatusOr<std::shared_ptr<const RuleIndex>> CompileWithDirectory(
+    PolicySet set, std::shared_ptr<const Directory> directory, const CompileLimits& limits) {
+  if (directory == nullptr) return absl::InvalidArgumentError("no directory to compile against");
+  if (!set.groups.empty() || !set.entities.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a set compiled against an existing directory must not have groups or entities of its "
+        "own (it has ",
+        set.groups.size(), " groups and ", set.entities.size(), " entities)"));
+  }
+  ValidationReport report;
+  Validate(set, report);  // the policies; the directory's part was validated when it was built
+  if (!report.ok()) return report.ToStatus();
   std::shared_ptr<RuleIndex> index(new RuleIndex());
-  index->set_ = std::move(set);
+  index->policies_ = std::move(set.policies);
+  index->directory_ = std::move(directory);
   if (absl::Status s = IndexBuilder(*index, limits).Build(); !s.ok()) return s;
   return std::shared_ptr<const RuleIndex>(std::move(index));
+}
+
+PolicySet RuleIndex::CopySet() const {
+  PolicySet set;
+  set.policies = policies_;
+  set.groups = directory_->groups();
+  set.entities = directory_->entities();
+  return set;
 }
 
 std::vector<std::string> RuleIndex::StatementNames(const Decision& decision) const {

@@ -39,6 +39,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/conditions.h"
+#include "engine/directory.h"
 #include "engine/edge_table.h"
 #include "engine/pattern.h"
 #include "engine/policy.h"
@@ -62,6 +63,14 @@ class RuleIndex;
 // ValidationReport::ToStatus), ResourceExhausted when a limit is exceeded.
 absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet set,
                                                          const CompileLimits& limits = {});
+
+// The same for a set without groups and entities: its policies are compiled against `directory`,
+// the groups and entities of an index compiled before (RuleIndex::shared_directory()), which the
+// new index shares instead of building its own. The caller asserts the groups and entities are
+// still the bundle's; only the policies are validated. InvalidArgument when `set` has groups or
+// entities of its own.
+absl::StatusOr<std::shared_ptr<const RuleIndex>> CompileWithDirectory(
+    PolicySet set, std::shared_ptr<const Directory> directory, const CompileLimits& limits = {});
 
 // The decision for one request through the index. Never fails; an invalid request (see
 // ValidateRequest) is denied with DEFAULT_DENY.
@@ -88,7 +97,7 @@ class RuleIndex {
   struct CompiledStatement {
     std::string name;  // "policy/statement"
     Effect effect = Effect::kAllow;
-    uint32_t policy = 0;  // index into set().policies
+    uint32_t policy = 0;  // index into policies()
     std::vector<std::string> actions;
     std::vector<ResourcePattern> resources;
     std::vector<CompiledCondition> conditions;
@@ -96,11 +105,24 @@ class RuleIndex {
     SourceLocation location;    // where the statement is written
   };
 
-  const PolicySet& set() const { return set_; }
+  const std::vector<Policy>& policies() const { return policies_; }
+  const std::vector<Group>& groups() const { return directory_->groups(); }
+  const std::vector<Entity>& entities() const { return directory_->entities(); }
+  const Directory& directory() const { return *directory_; }
+  std::shared_ptr<const Directory> shared_directory() const { return directory_; }
+  // A copy of the whole set this index was compiled from (policies, groups, entities).
+  PolicySet CopySet() const;
+
   size_t statement_count() const { return statements_.size(); }
-  size_t policy_count() const { return set_.policies.size(); }
-  size_t entity_count() const { return set_.entities.size(); }
-  size_t group_count() const { return group_names_.size(); }
+  size_t policy_count() const { return policies_.size(); }
+  size_t entity_count() const { return directory_->entities().size(); }
+  // Declared groups and groups that only policies name.
+  size_t group_count() const { return directory_->group_count() + policy_groups_.size(); }
+  // A group's name by number (declared groups first, then groups that only policies name).
+  std::string_view group_name(uint32_t number) const {
+    const uint32_t declared = directory_->group_count();
+    return number < declared ? directory_->group_name(number) : policy_groups_[number - declared];
+  }
   size_t trie_node_count() const { return nodes_.size(); }
   const CompiledStatement& statement(StatementRef ref) const { return statements_[ref]; }
   std::string_view statement_name(StatementRef ref) const { return statements_[ref].name; }
@@ -114,7 +136,8 @@ class RuleIndex {
   friend class Evaluator;
   friend Decision EvaluateReference(const RuleIndex&, const Request&);
   friend std::vector<StatementTrace> ExplainDecision(const RuleIndex&, const Request&);
-  friend absl::StatusOr<std::shared_ptr<const RuleIndex>> Compile(PolicySet, const CompileLimits&);
+  friend absl::StatusOr<std::shared_ptr<const RuleIndex>> CompileWithDirectory(
+      PolicySet, std::shared_ptr<const Directory>, const CompileLimits&);
   RuleIndex() = default;
 
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -177,14 +200,8 @@ class RuleIndex {
     std::optional<PackedCondition> packed;  // its only condition, when that one packs
   };
 
-  // A principal id the bundle names (as an entity, in a selector, or both).
-  struct PrincipalEntry {
-    uint32_t entity = kNone;  // index into set_.entities
-    uint32_t key = kNone;     // its principal key, when a selector names it
-    Span32 closure;           // the entity's expanded groups, in closure_pool_
-  };
-
-  PolicySet set_;
+  std::vector<Policy> policies_;
+  std::shared_ptr<const Directory> directory_;  // groups and entities, shared across revisions
   std::vector<CompiledStatement> statements_;
   std::vector<HotStatement> hot_;  // by StatementRef
 
@@ -209,17 +226,15 @@ class RuleIndex {
   SpanTable guide_;
   std::vector<uint32_t> guide_children_;
 
-  // Principal ids → entity and key (views into set_).
-  absl::flat_hash_map<std::string_view, PrincipalEntry> principals_;
+  // Principal ids that selectors name → their principal key.
+  absl::flat_hash_map<std::string, uint32_t> id_keys_;
   // Attribute-only selectors: attribute key → value → principal key.
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, uint32_t>> attribute_keys_;
 
-  // Groups: numbered; each group's closure (itself and every ancestor) in closure_pool_.
-  std::vector<std::string> group_names_;
-  absl::flat_hash_map<std::string, uint32_t> group_numbers_;
-  std::vector<Span32> group_closure_;
-  // Group numbers, in spans named by group_closure_ and PrincipalEntry::closure.
-  std::vector<uint32_t> closure_pool_;
+  // Groups that only policies name (requests may carry them), numbered after the directory's;
+  // the closure of each is itself.
+  std::vector<std::string> policy_groups_;
+  absl::flat_hash_map<std::string, uint32_t> policy_group_numbers_;
 };
 
 }  // namespace fleetpdp::engine

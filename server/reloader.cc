@@ -38,6 +38,10 @@ absl::Status Reloader::Install(const bundles::BundleFiles& files, const std::str
   if (current) {
     load.revision_in_force = current->metadata.revision;
     load.digest_in_force = current->metadata.digest;
+    if (!current->directory_fingerprint.empty()) {
+      load.directory_in_force = bundles::DirectoryInForce{current->index->shared_directory(),
+                                                          current->directory_fingerprint};
+    }
   }
   absl::StatusOr<bundles::LoadedBundle> loaded = bundles::LoadBundle(files, keyring_, load);
   if (!loaded.ok()) {

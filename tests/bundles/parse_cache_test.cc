@@ -150,5 +150,110 @@ TEST(ParseCacheTest, RemovedDocumentsLeaveTheCache) {
   EXPECT_EQ(cache.last().parsed, 2u);  // both came back changed or new: nothing stale was reused
 }
 
+// Reusing the directory (groups and entities) of the bundle in force.
+
+absl::StatusOr<LoadedBundle> LoadOver(const BundleFiles& files, ParseCache* cache,
+                                      const LoadedBundle& in_force) {
+  LoadOptions options;
+  options.allow_unsigned = true;
+  options.parse_cache = cache;
+  options.directory_in_force =
+      DirectoryInForce{in_force.index->shared_directory(), in_force.directory_fingerprint};
+  return LoadBundle(files, nullptr, options);
+}
+
+std::string NarrowerPolicy() {
+  std::string narrower = kPolicy;
+  return narrower.replace(narrower.find("d/${principal.id}/#"), 19, "d/${principal.id}/telemetry");
+}
+
+TEST(ParseCacheTest, TheDirectoryFingerprintFollowsOnlyDocumentsWithGroupsOrEntities) {
+  ParseCache cache;
+  ASSERT_OK(Load(Fleet(1), &cache));
+  const std::string first = cache.last().directory_fingerprint;
+  EXPECT_EQ(first.size(), 64u);
+  ASSERT_OK(Load(Fleet(2, NarrowerPolicy()), &cache));  // a policy changed
+  EXPECT_EQ(cache.last().directory_fingerprint, first);
+  BundleFiles moved = Fleet(3);
+  moved["entities/renamed.yaml"] = moved["entities/devices.yaml"];
+  moved.erase("entities/devices.yaml");
+  ASSERT_OK(Load(moved, &cache));  // same entities, another file
+  EXPECT_NE(cache.last().directory_fingerprint, first);
+  BundleFiles more = Fleet(4);
+  more["entities/devices.yaml"] += "  - {id: cam-3, groups: [cams]}\n";
+  ASSERT_OK(Load(more, &cache));
+  EXPECT_NE(cache.last().directory_fingerprint, first);
+}
+
+TEST(ParseCacheTest, ARevisionThatChangesOnlyPoliciesSharesTheDirectoryInForce) {
+  ParseCache cache;
+  absl::StatusOr<LoadedBundle> in_force = Load(Fleet(1), &cache);
+  ASSERT_OK(in_force);
+  EXPECT_FALSE(in_force->metadata.directory_reused);
+  absl::StatusOr<LoadedBundle> next = LoadOver(Fleet(2, NarrowerPolicy()), &cache, *in_force);
+  ASSERT_OK(next);
+  EXPECT_TRUE(next->metadata.directory_reused);
+  EXPECT_TRUE(cache.last().directory_omitted);
+  EXPECT_EQ(&next->index->directory(), &in_force->index->directory());
+  EXPECT_EQ(next->metadata.entities, 2u);
+  EXPECT_EQ(next->metadata.groups, 1u);
+  EXPECT_EQ(next->directory_fingerprint, in_force->directory_fingerprint);
+  // It decides as a load of the same files from scratch.
+  absl::StatusOr<LoadedBundle> fresh = Load(Fleet(2, NarrowerPolicy()), nullptr);
+  ASSERT_OK(fresh);
+  for (const char* principal : {"cam-1", "cam-2", "cam-3"}) {
+    for (const char* topic : {"d/cam-1/telemetry", "d/cam-2/telemetry", "d/cam-2/x"}) {
+      engine::Decision a = Decide(*next, principal, topic);
+      engine::Decision b = Decide(*fresh, principal, topic);
+      EXPECT_EQ(a.reason, b.reason) << principal << " " << topic;
+      EXPECT_EQ(next->index->StatementNames(a), fresh->index->StatementNames(b));
+    }
+  }
+  EXPECT_EQ(Decide(*next, "cam-2", "d/cam-2/telemetry").reason, engine::Reason::kAllowed);
+  EXPECT_EQ(Decide(*next, "cam-2", "d/cam-2/x").reason, engine::Reason::kDefaultDeny);
+}
+
+TEST(ParseCacheTest, ARevisionThatChangesEntitiesBuildsANewDirectory) {
+  ParseCache cache;
+  absl::StatusOr<LoadedBundle> in_force = Load(Fleet(1), &cache);
+  ASSERT_OK(in_force);
+  BundleFiles more = Fleet(2);
+  more["entities/devices.yaml"] += "  - {id: cam-3, groups: [cams]}\n";
+  absl::StatusOr<LoadedBundle> next = LoadOver(more, &cache, *in_force);
+  ASSERT_OK(next);
+  EXPECT_FALSE(next->metadata.directory_reused);
+  EXPECT_NE(&next->index->directory(), &in_force->index->directory());
+  EXPECT_EQ(next->metadata.entities, 3u);
+  EXPECT_EQ(Decide(*next, "cam-3", "d/cam-3/t").reason, engine::Reason::kAllowed);
+  EXPECT_EQ(Decide(*in_force, "cam-3", "d/cam-3/t").reason, engine::Reason::kDefaultDeny);
+}
+
+TEST(ParseCacheTest, AFailedRevisionInBetweenDoesNotStopTheNextFromReusingTheDirectory) {
+  ParseCache cache;
+  absl::StatusOr<LoadedBundle> in_force = Load(Fleet(1), &cache);
+  ASSERT_OK(in_force);
+  BundleFiles broken = Fleet(2);
+  broken["entities/devices.yaml"] = "kind: [unclosed";  // rejected; rev 1 stays in force
+  EXPECT_FALSE(LoadOver(broken, &cache, *in_force).ok());
+  EXPECT_TRUE(cache.last().directory_fingerprint.empty());
+  absl::StatusOr<LoadedBundle> next = LoadOver(Fleet(3, NarrowerPolicy()), &cache, *in_force);
+  ASSERT_OK(next);
+  EXPECT_TRUE(next->metadata.directory_reused);
+  EXPECT_EQ(Decide(*next, "cam-1", "d/cam-1/telemetry").reason, engine::Reason::kAllowed);
+}
+
+TEST(ParseCacheTest, ADirectoryBuiltFromOtherDocumentsIsNotReused) {
+  ParseCache cache;
+  absl::StatusOr<LoadedBundle> in_force = Load(Fleet(1), &cache);
+  ASSERT_OK(in_force);
+  LoadedBundle other = *in_force;
+  other.directory_fingerprint = std::string(64, '0');  // as from another bundle's documents
+  absl::StatusOr<LoadedBundle> next = LoadOver(Fleet(2, NarrowerPolicy()), &cache, other);
+  ASSERT_OK(next);
+  EXPECT_FALSE(next->metadata.directory_reused);
+  EXPECT_NE(&next->index->directory(), &in_force->index->directory());
+  EXPECT_EQ(Decide(*next, "cam-1", "d/cam-1/telemetry").reason, engine::Reason::kAllowed);
+}
+
 }  // namespace
 }  // namespace fleetpdp::bundles

@@ -98,7 +98,7 @@ Pruned PruneFor(const BundleFiles& files, const std::string& selector) {
   EXPECT_TRUE(full.ok()) << full.status();
   p.full = *std::move(full);
   absl::StatusOr<engine::PruneResult> result =
-      engine::Prune(p.full.index->set(), p.full.tests, *engine::ParseSelection(selector));
+      engine::Prune(p.full.index->CopySet(), p.full.tests, *engine::ParseSelection(selector));
   EXPECT_TRUE(result.ok()) << result.status();
   p.result = *std::move(result);
   absl::StatusOr<BundleFiles> out = PruneBundleFiles(files, p.result, selector);
@@ -122,7 +122,7 @@ TEST(PruneBundleFilesTest, KeepsTheDocumentsPruneKeptAndDropsEmptiedFilesAndTheS
   EXPECT_THAT(Paths(p.files), ElementsAre("README.md", "entities/e.yaml", "manifest.yaml",
                                           "policies/p.yaml", "tests/t.yaml"));
   ASSERT_NE(p.small.index, nullptr);
-  const engine::PolicySet& set = p.small.index->set();
+  const engine::PolicySet set = p.small.index->CopySet();
   ASSERT_EQ(set.policies.size(), 1u);
   EXPECT_EQ(set.policies[0].name, "devices");
   ASSERT_EQ(set.entities.size(), 1u);
@@ -167,7 +167,8 @@ TEST(PruneBundleFilesTest, RewrittenBundleDecidesLikeTheFullOneForTheSelection) 
   engine::RequestGeneratorOptions options;
   options.count = 20'000;
   options.principals = p.result.selected;
-  const engine::PolicySet* sets[] = {&p.full.index->set()};
+  const engine::PolicySet full_set = p.full.index->CopySet();
+  const engine::PolicySet* sets[] = {&full_set};
   size_t allowed = 0;
   for (const engine::Request& r : engine::GenerateRequests(sets, options)) {
     engine::Decision a = engine::Evaluate(*p.full.index, r);

@@ -181,7 +181,8 @@ spec:
 )");
   auto a = CompileYaml(kOld);
   auto b = CompileYaml(changed);
-  const PolicySet* sets[] = {&a->set(), &b->set()};
+  const PolicySet set_a = a->CopySet(), set_b = b->CopySet();
+  const PolicySet* sets[] = {&set_a, &set_b};
   RequestGeneratorOptions options;
   options.count = 20'000;
   options.extra_groups = true;
@@ -217,7 +218,8 @@ spec:
 
 TEST(RequestGeneratorTest, EveryRequestIsValidAndTheSameSeedGivesTheSameRequests) {
   auto a = CompileYaml(kOld);
-  const PolicySet* sets[] = {&a->set()};
+  const PolicySet set_a = a->CopySet();
+  const PolicySet* sets[] = {&set_a};
   RequestGeneratorOptions options;
   options.count = 5'000;
   options.seed = 42;
@@ -239,7 +241,8 @@ TEST(RequestGeneratorTest, EveryRequestIsValidAndTheSameSeedGivesTheSameRequests
 
 TEST(RequestGeneratorTest, AsksAboutEveryPrincipalAndFillsVariablesWithItsValues) {
   auto a = CompileYaml(kOld);
-  const PolicySet* sets[] = {&a->set()};
+  const PolicySet set_a = a->CopySet();
+  const PolicySet* sets[] = {&set_a};
   RequestGeneratorOptions options;
   options.count = 2'000;
   options.per_principal = 3;
@@ -275,7 +278,8 @@ spec:
   statements:
     - { id: s, effect: allow, actions: ["mqtt:*", "ota:*"], resources: ["a/+"] }
 )");
-  const PolicySet* sets[] = {&a->set()};
+  const PolicySet set_a = a->CopySet();
+  const PolicySet* sets[] = {&set_a};
   RequestGeneratorOptions options;
   options.count = 3'000;
   std::set<std::string> actions;

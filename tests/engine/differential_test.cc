@@ -417,5 +417,49 @@ TEST(DifferentialTest, IndexAndReferenceAgreeOnAMillionRandomPairs) {
               static_cast<unsigned long long>(explicit_denies));
 }
 
+// A new revision's policies compiled against the directory of the revision in force
+// (CompileWithDirectory, what a reload does when only policies changed) decide exactly as a
+// compile of the whole new set, and as the reference evaluator.
+TEST(DifferentialTest, PoliciesCompiledAgainstTheDirectoryInForceDecideLikeAWholeCompile) {
+  const uint64_t seed = EnvOr("FLEETPDP_DIFFERENTIAL_SEED", 20261128) + 1;
+  constexpr int kRevisions = 4'000;
+  constexpr int kRequestsPerRevision = 25;
+  Generator gen(seed);
+  uint64_t checked = 0, allowed = 0;
+  for (int revision = 0; revision < kRevisions; ++revision) {
+    PolicySet in_force = gen.RandomSet();
+    auto before = Compile(in_force);
+    ASSERT_TRUE(before.ok()) << before.status();
+    PolicySet next = gen.RandomSet();  // its policies are the new revision's
+    PolicySet whole = next;
+    whole.groups = in_force.groups;
+    whole.entities = in_force.entities;
+    auto expected = Compile(whole);
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    next.groups.clear();
+    next.entities.clear();
+    auto reused = CompileWithDirectory(next, (*before)->shared_directory());
+    ASSERT_TRUE(reused.ok()) << reused.status();
+    ASSERT_EQ(&(*reused)->directory(), &(*before)->directory());
+    for (int i = 0; i < kRequestsPerRevision; ++i, ++checked) {
+      Request r = gen.RandomRequest(4);
+      Decision a = Evaluate(**reused, r);
+      Decision b = Evaluate(**expected, r);
+      Decision c = EvaluateReference(**reused, r);
+      ASSERT_TRUE(a.allowed == b.allowed && a.reason == b.reason &&
+                  (*reused)->StatementNames(a) == (*expected)->StatementNames(b))
+          << "revision " << revision << " (seed " << seed << "): against the directory "
+          << Describe(**reused, a) << ", whole compile " << Describe(**expected, b)
+          << "\nreproduction:\n"
+          << Reproduction(whole, r, Describe(**reused, a), Describe(**expected, b));
+      ASSERT_TRUE(a.allowed == c.allowed && a.reason == c.reason && a.statements == c.statements)
+          << "revision " << revision << ": index " << Describe(**reused, a) << ", reference "
+          << Describe(**reused, c);
+      allowed += a.allowed;
+    }
+  }
+  EXPECT_GT(allowed, checked / 50);  // the comparison covers allows, not only default denies
+}
+
 }  // namespace
 }  // namespace fleetpdp::engine

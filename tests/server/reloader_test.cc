@@ -86,6 +86,43 @@ TEST(ReloaderTest, WithoutKeepingParsedDocumentsEveryLoadParsesEverything) {
   EXPECT_EQ(reloader.last_parse().parsed, 0u);  // the cache was never used
 }
 
+TEST(ReloaderTest, ARevisionWithNewPoliciesOnlySharesTheGroupsAndEntitiesInForce) {
+  bundles::BundleFiles policies_changed = Revision(2);
+  policies_changed["policies/p.yaml"] = std::string(kPolicy) +
+                                        "    - {id: more, effect: allow, "
+                                        "actions: [mqtt:subscribe], resources: [\"d/#\"]}\n";
+  bundles::BundleFiles entities_changed = Revision(3);
+  entities_changed["entities/devices.yaml"] += "services: [{id: svc-1}]\n";
+  BundleHolder holder;
+  Reloader reloader(std::make_unique<QueueSource>(
+                        std::deque{Revision(1), std::move(policies_changed), entities_changed}),
+                    nullptr, Unsigned(true), holder, nullptr);
+  ASSERT_OK(reloader.ReloadNow());
+  std::shared_ptr<const bundles::LoadedBundle> first = holder.Current();
+  EXPECT_FALSE(first->metadata.directory_reused);
+  ASSERT_OK(reloader.ReloadNow());
+  std::shared_ptr<const bundles::LoadedBundle> second = holder.Current();
+  EXPECT_EQ(second->metadata.revision, 2u);
+  EXPECT_TRUE(second->metadata.directory_reused);
+  EXPECT_EQ(&second->index->directory(), &first->index->directory());
+  EXPECT_EQ(second->index->statement_count(), 2u);
+  ASSERT_OK(reloader.ReloadNow());
+  std::shared_ptr<const bundles::LoadedBundle> third = holder.Current();
+  EXPECT_EQ(third->metadata.revision, 3u);
+  EXPECT_FALSE(third->metadata.directory_reused);
+  EXPECT_EQ(third->metadata.entities, 2u);
+}
+
+TEST(ReloaderTest, WithoutKeepingParsedDocumentsTheDirectoryIsBuiltOnEveryLoad) {
+  BundleHolder holder;
+  Reloader reloader(std::make_unique<QueueSource>(std::deque{Revision(1), Revision(2)}), nullptr,
+                    Unsigned(false), holder, nullptr);
+  ASSERT_OK(reloader.ReloadNow());
+  ASSERT_OK(reloader.ReloadNow());
+  EXPECT_EQ(holder.Current()->metadata.revision, 2u);
+  EXPECT_FALSE(holder.Current()->metadata.directory_reused);
+}
+
 // The niceness of every thread of this process, from /proc/self/task/*/stat (field 19).
 std::vector<int> ThreadNiceness() {
   std::vector<int> out;
