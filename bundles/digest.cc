@@ -26,7 +26,18 @@ std::string Sha256Hex(std::string_view bytes) {
   return hex;
 }
 
+FileHashes HashFiles(const BundleFiles& files) {
+  FileHashes hashes;
+  for (const auto& [path, content] : files)
+    hashes.emplace_hint(hashes.end(), path, Sha256Hex(content));
+  return hashes;
+}
+
 std::string CanonicalList(const BundleFiles& files) {
+  return CanonicalList(files, HashFiles(files));
+}
+
+std::string CanonicalList(const BundleFiles& files, const FileHashes& hashes) {
   std::string list;
   for (const auto& [path, content] : files) {
     if (path == kSignaturesPath) continue;
@@ -35,7 +46,7 @@ std::string CanonicalList(const BundleFiles& files) {
     // that no path can pass for several lines and the list stays unambiguous.
     bool escape = path.find_first_of("\\\n") != std::string::npos;
     if (escape) list += '\\';
-    list += Sha256Hex(content);
+    list += hashes.find(path)->second;
     list += "  ";
     if (!escape) {
       list += path;

@@ -23,7 +23,8 @@ absl::Status Reject(absl::Status status, std::string_view reason) {
 }
 
 // Compares what the signature file lists with what is present; every difference named.
-absl::Status CheckFileList(const BundleFiles& files, const SignaturesFile& listed) {
+absl::Status CheckFileList(const BundleFiles& files, const FileHashes& hashes,
+                           const SignaturesFile& listed) {
   std::vector<std::string> problems;
   std::set<std::string_view> listed_paths;
   for (const FileHash& f : listed.files) {
@@ -31,7 +32,7 @@ absl::Status CheckFileList(const BundleFiles& files, const SignaturesFile& liste
     auto it = files.find(f.path);
     if (it == files.end()) {
       problems.push_back(absl::StrCat("file \"", f.path, "\" was removed"));
-    } else if (std::string actual = Sha256Hex(it->second); actual != f.sha256) {
+    } else if (const std::string& actual = hashes.find(f.path)->second; actual != f.sha256) {
       problems.push_back(absl::StrCat("file \"", f.path, "\" was changed (sha256 ", actual,
                                       ", signed ", f.sha256, ")"));
     }
@@ -76,7 +77,8 @@ std::string_view RejectionReasonOf(const absl::Status& status) {
 absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
                                                 const engine::CompileLimits& limits,
                                                 ParseCache* parse_cache,
-                                                const DirectoryInForce* directory_in_force) {
+                                                const DirectoryInForce* directory_in_force,
+                                                const FileHashes* hashes) {
   LoadedBundle out;
   auto manifest_it = files.find(kManifestPath);
   if (manifest_it == files.end()) {
@@ -93,8 +95,8 @@ absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
   engine::ValidationReport report;
   if (parse_cache != nullptr) {
     const bool reusable = directory_in_force != nullptr && directory_in_force->directory != nullptr;
-    report = parse_cache->Parse(files, parsed,
-                                reusable ? std::string_view(directory_in_force->fingerprint) : "");
+    report = parse_cache->Parse(
+        files, parsed, reusable ? std::string_view(directory_in_force->fingerprint) : "", hashes);
     out.directory_fingerprint = parse_cache->last().directory_fingerprint;
     out.metadata.directory_reused = parse_cache->last().directory_omitted;
   } else {
@@ -139,7 +141,9 @@ absl::StatusOr<LoadedBundle> LoadBundle(const BundleFiles& files, const Keyring*
   absl::StatusOr<Manifest> manifest = ParseManifest(manifest_it->second);
   if (!manifest.ok()) return Reject(manifest.status(), "malformed");
 
-  std::string digest = BundleDigest(files);
+  const FileHashes hashes = HashFiles(files);  // each file hashed once for everything below
+  const std::string canonical = CanonicalList(files, hashes);
+  std::string digest = Sha256Hex(canonical);
   std::string key_id;
   auto sig_it = files.find(kSignaturesPath);
   std::optional<SignaturesFile> signatures;
@@ -147,7 +151,7 @@ absl::StatusOr<LoadedBundle> LoadBundle(const BundleFiles& files, const Keyring*
     absl::StatusOr<SignaturesFile> parsed = ParseSignatures(sig_it->second);
     if (!parsed.ok()) return Reject(parsed.status(), "malformed");
     signatures = *std::move(parsed);
-    if (absl::Status s = CheckFileList(files, *signatures); !s.ok()) return s;
+    if (absl::Status s = CheckFileList(files, hashes, *signatures); !s.ok()) return s;
     if (signatures->digest != digest) {
       return Reject(
           absl::DataLossError(absl::StrCat("bundle digest ", digest,
@@ -169,7 +173,6 @@ absl::StatusOr<LoadedBundle> LoadBundle(const BundleFiles& files, const Keyring*
                   "unsigned");
   }
   if (has_signature && keyring != nullptr) {
-    std::string canonical = CanonicalList(files);
     std::vector<std::string> unknown, bad;
     for (const SignatureEntry& s : signatures->signatures) {
       const std::string* pem = keyring->Find(s.key_id);
@@ -220,9 +223,9 @@ absl::StatusOr<LoadedBundle> LoadBundle(const BundleFiles& files, const Keyring*
     }
   }
 
-  absl::StatusOr<LoadedBundle> loaded =
-      CompileBundleFiles(files, options.compile_limits, options.parse_cache,
-                         options.directory_in_force ? &*options.directory_in_force : nullptr);
+  absl::StatusOr<LoadedBundle> loaded = CompileBundleFiles(
+      files, options.compile_limits, options.parse_cache,
+      options.directory_in_force ? &*options.directory_in_force : nullptr, &hashes);
   if (!loaded.ok()) return loaded.status();
   loaded->metadata.digest = digest;
   loaded->metadata.key_id = key_id;

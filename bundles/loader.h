@@ -106,10 +106,12 @@ absl::StatusOr<BundleFiles> SignBundle(BundleFiles files, std::string_view priva
 // Parses the manifest and compiles the documents of `files` (policies/, entities/, tests/)
 // without looking at signatures; errors are prefixed with the bundle's name and revision.
 // With `parse_cache`, unchanged documents are taken from it (see LoadOptions::parse_cache), and
-// the directory in force is reused when it can be (LoadOptions::directory_in_force).
+// the directory in force is reused when it can be (LoadOptions::directory_in_force). `hashes`, when
+// given, must be HashFiles(files): the parse cache then does not hash the files again.
 absl::StatusOr<LoadedBundle> CompileBundleFiles(
     const BundleFiles& files, const engine::CompileLimits& limits = {},
-    ParseCache* parse_cache = nullptr, const DirectoryInForce* directory_in_force = nullptr);
+    ParseCache* parse_cache = nullptr, const DirectoryInForce* directory_in_force = nullptr,
+    const FileHashes* hashes = nullptr);
 
 }  // namespace fleetpdp::bundles
 

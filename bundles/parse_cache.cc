@@ -18,7 +18,8 @@ void Append(const std::vector<T>& from, std::vector<T>& to) {
 }  // namespace
 
 engine::ValidationReport ParseCache::Parse(const BundleFiles& files, engine::ParsedSources& out,
-                                           std::string_view omit_directory_if) {
+                                           std::string_view omit_directory_if,
+                                           const FileHashes* hashes) {
   engine::ValidationReport report;
   absl::flat_hash_map<std::string, Entry> next;
   last_ = Stats{};
@@ -32,7 +33,7 @@ engine::ValidationReport ParseCache::Parse(const BundleFiles& files, engine::Par
   bool all_parsed = true;
   for (const auto& [path, content] : files) {
     if (!IsBundleDocument(path)) continue;
-    std::string sha256 = Sha256Hex(content);
+    std::string sha256 = hashes != nullptr ? hashes->find(path)->second : Sha256Hex(content);
     if (auto it = by_path_.find(path); it != by_path_.end() && it->second.sha256 == sha256) {
       ++last_.reused;
       last_.bytes_reused += content.size();

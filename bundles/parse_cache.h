@@ -24,6 +24,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "bundles/bundle_files.h"
+#include "bundles/digest.h"
 #include "engine/diagnostics.h"
 #include "engine/parser.h"
 
@@ -37,8 +38,10 @@ class ParseCache {
   // `omit_directory_if` is not empty and equals this bundle's directory fingerprint (see Stats),
   // its groups and entities are left out of `out.set`: the caller compiles the policies against
   // the directory it built from those same documents before (engine::CompileWithDirectory).
+  // `hashes`, when given, must be HashFiles(files) (digest.h); otherwise the files are hashed here.
   engine::ValidationReport Parse(const BundleFiles& files, engine::ParsedSources& out,
-                                 std::string_view omit_directory_if = {});
+                                 std::string_view omit_directory_if = {},
+                                 const FileHashes* hashes = nullptr);
 
   struct Stats {
     size_t reused = 0;  // files taken from the cache by the last Parse

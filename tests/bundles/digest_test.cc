@@ -50,6 +50,16 @@ TEST(CanonicalListTest, IsOneSha256sumLinePerFileSortedByPath) {
             absl::StrCat(kEmptySha256, "  a.yaml\n", kAbcSha256, "  b.yaml\n"));
 }
 
+TEST(HashFilesTest, HashesEveryFileIncludingTheSignaturesOnce) {
+  BundleFiles files{{"a.yaml", ""}, {"b.yaml", "abc"}, {std::string(kSignaturesPath), "{}"}};
+  FileHashes hashes = HashFiles(files);
+  ASSERT_EQ(hashes.size(), 3u);
+  EXPECT_EQ(hashes["a.yaml"], kEmptySha256);
+  EXPECT_EQ(hashes["b.yaml"], kAbcSha256);
+  EXPECT_EQ(hashes[std::string(kSignaturesPath)], Sha256Hex("{}"));
+  EXPECT_EQ(CanonicalList(files, hashes), CanonicalList(files));
+}
+
 TEST(CanonicalListTest, OfNoFilesIsEmpty) { EXPECT_EQ(CanonicalList({}), ""); }
 
 TEST(CanonicalListTest, SortsByBytesNotByLocale) {
