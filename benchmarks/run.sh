@@ -314,8 +314,10 @@ fact large_rss_after "$(rss_kb "$large_pid" VmRSS)"
 kill "$example_pid" "$floor_pid"
 
 # --- 3. reload under load ----------------------------------------------------------------------
-# Revisions 2, 3, … of the large bundle: the same content with a new manifest revision, re-packed
-# and re-signed (a changed bundle needs a higher revision; the server compiles each in full).
+# Revisions 2, 3, … of the large bundle, as a policy repository produces them: each adds one policy
+# to a policy file (policies-000.yaml) and raises the manifest revision; re-packed and re-signed.
+# The entity files do not change, so the server parses one policy file and compiles the policies
+# against the groups and entities in force (docs/operations.md, "Reload").
 reloads=$("$python" -c "import re; d='$reload_duration'; print(int(float(re.sub('s','',d)) // $reload_every) + 1)")
 rev_dir=$work/revisions
 rm -rf "$rev_dir"; mkdir -p "$rev_dir/src"
@@ -323,6 +325,10 @@ tar -xzf "$large.tar.gz" -C "$rev_dir/src"
 rm -f "$rev_dir/src/.signatures.json"
 for r in $(seq 2 $((reloads + 1))); do
   sed -i "s/^revision: .*/revision: $r/" "$rev_dir/src/manifest.yaml"
+  printf '%s\n' "---" "apiVersion: fleetpdp/v1" "kind: Policy" "metadata: {name: \"revision-$r\"}" \
+    "spec:" "  principals: \"*\"" "  statements:" \
+    "    - {id: announce, effect: allow, actions: [\"mqtt:subscribe\", \"mqtt:receive\"], resources: [\"announcements/rev-$r/#\"]}" \
+    >>"$rev_dir/src/policies/policies-000.yaml"
   (cd "$rev_dir/src" && tar --sort=name --owner=0 --group=0 --numeric-owner -cf - . | gzip -1 >"$rev_dir/rev-$r.tar.gz")
   "$fleetpdp" bundle sign "$rev_dir/rev-$r.tar.gz" --key "$dev_key" --key-id dev-DO-NOT-USE >/dev/null
 done
