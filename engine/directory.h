@@ -66,6 +66,9 @@ class Directory {
   // The group numbers named by a closure span.
   const uint32_t* closure_data(Span32 span) const { return closure_pool_.data() + span.offset; }
 
+  // Starts loading the memory FindPrincipal(id) will read (a hint; no effect on the result).
+  void PrefetchPrincipal(std::string_view id) const { principals_.prefetch(id); }
+
   // The entity with this id, or null.
   const Principal* FindPrincipal(std::string_view id) const {
     auto it = principals_.find(id);

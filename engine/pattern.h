@@ -89,6 +89,7 @@ class RequestView {
 
   const Request& request() const { return request_; }
   const Entity* entity() const { return entity_; }
+  void set_entity(const Entity* entity) { entity_ = entity; }
   std::string_view principal_type() const;
 
   // The values at `path`. kPrincipalGroups is not served here: the evaluator holds the expanded
