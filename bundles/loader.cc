@@ -89,6 +89,7 @@ absl::StatusOr<LoadedBundle> CompileBundleFiles(const BundleFiles& files,
   out.metadata.name = manifest->name;
   out.metadata.revision = manifest->revision;
   out.metadata.created = manifest->created;
+  out.metadata.description = manifest->description;
   out.metadata.files = files.size() - files.count(kSignaturesPath);
 
   engine::ParsedSources parsed;

@@ -61,6 +61,7 @@ struct BundleMetadata {
   std::string name;
   uint64_t revision = 0;
   std::string created;
+  std::string description;  // manifest.yaml's, e.g. what `bundle prune` pruned for
   std::string digest;
   std::string key_id;  // the trusted key whose signature verified; empty when unsigned
   bool is_signed = false;

@@ -218,6 +218,7 @@ void PrintMetadata(const bundles::BundleMetadata& m, std::string_view signers) {
   std::cout << "name:        " << m.name << "\n"
             << "revision:    " << m.revision << "\n"
             << "created:     " << (m.created.empty() ? "-" : m.created) << "\n"
+            << (m.description.empty() ? "" : absl::StrCat("description: ", m.description, "\n"))
             << "digest:      " << m.digest << "\n"
             << "signed by:   " << signers << "\n"
             << "files:       " << m.files << "\n"

@@ -23,8 +23,8 @@ expect "the pruned bundle verifies as a server would load it" 0 \
   "$fleetpdp" bundle verify "$pruned" --keys "$keys/trusted"
 expect "its kept tests pass" 0 '^verified example-fleet rev 1.*14 passed, 0 failed' -- \
   "$fleetpdp" test "$pruned" --keys "$keys/trusted"
-expect "inspect shows the smaller counts" 0 \
-  'policies: +5 \(11 statements\).*entities: +3 \(5 groups\).*tests: +14' -- \
+expect "inspect shows the smaller counts and what the bundle was pruned for" 0 \
+  'description: pruned for "group:cameras" from digest [0-9a-f]{64}: Cameras.*policies: +5 \(11 statements\).*entities: +3 \(5 groups\).*tests: +14' -- \
   "$fleetpdp" bundle inspect "$pruned"
 mkdir "$work/unpacked" && tar -xzf "$pruned" -C "$work/unpacked"
 full_digest=$("$fleetpdp" bundle verify "$full" --keys "$keys/trusted" | sed -n 's/.*digest \([0-9a-f]*\),.*/\1/p')
