@@ -83,6 +83,31 @@ const OperatorInfo* FindOperator(std::string_view name) {
   return nullptr;
 }
 
+bool GlobTokens(const std::vector<GlobPart>& parts, const RequestView* view, GlobTokenList& out) {
+  out.clear();
+  for (const GlobPart& p : parts) {
+    switch (p.kind) {
+      case GlobPart::kLiteral:
+        out.push_back(GlobToken{GlobToken::kLiteral, p.literal});
+        break;
+      case GlobPart::kStar:
+        out.push_back(GlobToken{GlobToken::kStar, {}});
+        break;
+      case GlobPart::kQuestion:
+        out.push_back(GlobToken{GlobToken::kQuestion, {}});
+        break;
+      case GlobPart::kVariable: {
+        std::optional<std::string_view> v =
+            view == nullptr ? std::nullopt : view->Scalar(p.variable);
+        if (!v || v->empty()) return false;  // "${x}*" must not become "*"
+        out.push_back(GlobToken{GlobToken::kLiteral, *v});
+        break;
+      }
+    }
+  }
+  return true;
+}
+
 namespace {
 
 // Splits a StringLike literal into parts: '*' and '?' become wildcards.
@@ -166,28 +191,7 @@ class Matcher {
     } else if (c_.op->type == T::kStringLike) {
       globs_.resize(c_.globs.size());
       for (size_t i = 0; i < c_.globs.size(); ++i) {
-        auto& tokens = globs_[i];
-        tokens.clear();
-        for (const GlobPart& p : c_.globs[i]) {
-          switch (p.kind) {
-            case GlobPart::kLiteral:
-              tokens.push_back(GlobToken{GlobToken::kLiteral, p.literal});
-              break;
-            case GlobPart::kStar:
-              tokens.push_back(GlobToken{GlobToken::kStar, {}});
-              break;
-            case GlobPart::kQuestion:
-              tokens.push_back(GlobToken{GlobToken::kQuestion, {}});
-              break;
-            case GlobPart::kVariable: {
-              std::optional<std::string_view> v = view_.Scalar(p.variable);
-              if (!v || v->empty()) return false;  // "${x}*" must not become "*"
-              // One literal token: '*' or '?' in the value match only themselves.
-              tokens.push_back(GlobToken{GlobToken::kLiteral, *v});
-              break;
-            }
-          }
-        }
+        if (!GlobTokens(c_.globs[i], &view_, globs_[i])) return false;
       }
     }
     return true;
@@ -259,7 +263,7 @@ class Matcher {
   const CompiledCondition& c_;
   const RequestView& view_;
   ParsedValues* parsed_;
-  absl::InlinedVector<absl::InlinedVector<GlobToken, 8>, 2> globs_;
+  absl::InlinedVector<GlobTokenList, 2> globs_;
 };
 
 }  // namespace

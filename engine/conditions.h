@@ -84,6 +84,13 @@ struct GlobPart {
   AttributePath variable;
 };
 
+// The tokens GlobMatch (values.h) matches for one StringLike operand, each ${…} variable resolved
+// through `view` into one literal token ('*' and '?' in its value match only themselves). False
+// when a variable has no value, or an empty one ("${x}*" must not become "*"), or when `view` is
+// null and the operand has a variable.
+using GlobTokenList = absl::InlinedVector<GlobToken, 8>;
+bool GlobTokens(const std::vector<GlobPart>& parts, const RequestView* view, GlobTokenList& out);
+
 struct CompiledCondition {
   const OperatorInfo* op = nullptr;
   Quantifier quantifier = Quantifier::kSingle;

@@ -725,23 +725,10 @@ class Linter {
     return Range<T, Compare>(std::move(compare));
   }
 
-  static std::vector<GlobToken> Tokens(const std::vector<GlobPart>& parts) {
-    std::vector<GlobToken> tokens;
-    for (const GlobPart& p : parts) {
-      switch (p.kind) {
-        case GlobPart::kLiteral:
-          tokens.push_back(GlobToken{GlobToken::kLiteral, p.literal});
-          break;
-        case GlobPart::kStar:
-          tokens.push_back(GlobToken{GlobToken::kStar, {}});
-          break;
-        case GlobPart::kQuestion:
-          tokens.push_back(GlobToken{GlobToken::kQuestion, {}});
-          break;
-        case GlobPart::kVariable:
-          break;  // not reached: conditions with variables are skipped
-      }
-    }
+  // Conditions with variables are skipped before this, so every part is resolved.
+  static GlobTokenList Tokens(const std::vector<GlobPart>& parts) {
+    GlobTokenList tokens;
+    GlobTokens(parts, /*view=*/nullptr, tokens);
     return tokens;
   }
 
