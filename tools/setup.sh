@@ -20,8 +20,11 @@ packages=(
   nodejs curl jq
   # style
   clang-format clang-tidy
-  # fuzzing and sanitizers: libFuzzer and the TSan runtime (tools/fuzz.sh, tools/test-tsan.sh)
+  # fuzzing: clang and libFuzzer (tools/fuzz.sh)
   clang libclang-rt-14-dev
+  # sanitizers: gcc 12's runtimes for presets asan-ubsan and tsan (g++ brings them; named so a
+  # slimmer toolchain cannot drop them silently)
+  libasan8 libubsan1 liblsan0 libtsan2
 )
 
 missing=()
