@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/pace.h"
 #include "engine/rule_index.h"
 
 namespace fleetpdp::engine {
@@ -24,6 +25,11 @@ absl::StatusOr<std::shared_ptr<const Directory>> Directory::Build(std::vector<Gr
   d->entities_ = std::move(entities);
   d->Index();
   return std::shared_ptr<const Directory>(std::move(d));
+}
+
+Directory::~Directory() {
+  principals_.clear();  // its keys view entities_
+  ClearPaced(entities_);
 }
 
 void Directory::Index() {
@@ -48,6 +54,7 @@ void Directory::Index() {
   std::vector<uint32_t> stack, closure;
   std::vector<uint32_t> seen_mark(n, kNone);
   for (uint32_t g = 0; g < n; ++g) {
+    PaceEvery(g, 1024);
     closure.clear();
     stack.assign(1, g);
     seen_mark[g] = g;
@@ -71,6 +78,7 @@ void Directory::Index() {
   // Each entity's expanded groups.
   principals_.reserve(entities_.size());
   for (uint32_t e = 0; e < entities_.size(); ++e) {
+    PaceEvery(e, 1024);
     const Entity& entity = entities_[e];
     closure.clear();
     for (const std::string& g : entity.groups) {

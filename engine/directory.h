@@ -77,6 +77,7 @@ class Directory {
 
   Directory(const Directory&) = delete;
   Directory& operator=(const Directory&) = delete;
+  ~Directory();  // frees the entities with pace points (pace.h)
 
  private:
   Directory() = default;

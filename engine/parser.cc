@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "engine/absl_compat.h"
 #include "engine/conditions.h"
+#include "engine/pace.h"
 #include "engine/pattern.h"
 #include "engine/validate.h"
 #include "yaml-cpp/eventhandler.h"
@@ -31,8 +32,10 @@ std::string Quote(absl::string_view s) {
 // checks the node type first, and the caller catches what remains at the document edge.
 class DocumentParser {
  public:
-  DocumentParser(const SourceFile& file, ParsedSources& out, ValidationReport& report)
-      : file_(file), out_(out), report_(report) {}
+  // `first_line`: the 0-based line of the file where the text the nodes were loaded from begins.
+  DocumentParser(const SourceFile& file, ParsedSources& out, ValidationReport& report,
+                 int first_line = 0)
+      : file_(file), out_(out), report_(report), first_line_(first_line) {}
 
   void Parse(const YAML::Node& doc) {
     if (!doc.IsMap()) {
@@ -61,7 +64,7 @@ class DocumentParser {
   SourceLocation Loc(const YAML::Node& node) const {
     const YAML::Mark mark = node.Mark();
     if (mark.is_null()) return SourceLocation{file_.path, 0, 0};
-    return SourceLocation{file_.path, mark.line + 1, mark.column + 1};
+    return SourceLocation{file_.path, first_line_ + mark.line + 1, mark.column + 1};
   }
 
   void Error(const YAML::Node& node, std::string message) {
@@ -485,7 +488,9 @@ class DocumentParser {
         continue;
       }
       std::string type(section.substr(0, section.size() - 1));  // "devices" → "device"
+      size_t count = 0;
       for (const YAML::Node& e : list) {
+        PaceEvery(count++, 1024);
         Entity entity;
         entity.type = type;
         entity.location = Loc(e);
@@ -564,6 +569,7 @@ class DocumentParser {
   const SourceFile& file_;
   ParsedSources& out_;
   ValidationReport& report_;
+  const int first_line_;
   SourceLocation last_location_;  // for nodes that carry no mark
 };
 
@@ -574,9 +580,11 @@ class DocumentParser {
 class ProgressCheck : public YAML::EventHandler {
  public:
   void OnDocumentStart(const YAML::Mark& mark) override {
+    PacePoint();
     stuck_ = started_ && mark.pos == last_.pos;
     started_ = true;
     last_ = mark;
+    starts_.push_back(mark);
   }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
@@ -587,22 +595,63 @@ class ProgressCheck : public YAML::EventHandler {
                        YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
   void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
+                  YAML::EmitterStyle::value) override {
+    PaceEvery(maps_++, 1024);  // a registry of a million devices is one document
+  }
   void OnMapEnd() override {}
 
   bool stuck() const { return stuck_; }
   const YAML::Mark& mark() const { return last_; }
+  // Where each document starts: its "---", or its first token.
+  const std::vector<YAML::Mark>& starts() const { return starts_; }
 
  private:
   bool started_ = false;
   bool stuck_ = false;
+  size_t maps_ = 0;
   YAML::Mark last_;
+  std::vector<YAML::Mark> starts_;
 };
+
+// Document i of `text` (0-based) as its own text: from where it starts (starts[i], its "---" or
+// first token; the file's start for i = 0) to where the next one starts, with the 0-based line it
+// begins on. Empty when the file cannot be cut so (see DocumentSplit): one document only, a
+// directive (it applies to the document after it, which a cut would separate it from), or a
+// document that does not start a line.
+struct Slice {
+  std::string_view text;
+  int first_line;
+};
+std::vector<Slice> DocumentSlices(std::string_view text, const std::vector<YAML::Mark>& starts) {
+  if (starts.size() < 2 || text.starts_with('%') || text.find("\n%") != std::string_view::npos) {
+    return {};
+  }
+  std::vector<Slice> slices;
+  slices.reserve(starts.size());
+  size_t begin = 0;
+  int line = 0;
+  for (size_t i = 1; i <= starts.size(); ++i) {
+    size_t end = text.size();
+    if (i < starts.size()) {
+      if (starts[i].column != 0 || starts[i].pos < 0) return {};
+      end = static_cast<size_t>(starts[i].pos);
+      if (end < begin || end > text.size()) return {};
+    }
+    slices.push_back(Slice{text.substr(begin, end - begin), line});
+    if (i < starts.size()) {
+      begin = end;
+      line = starts[i].line;
+    }
+  }
+  return slices;
+}
 
 }  // namespace
 
-void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& report) {
-  std::vector<YAML::Node> documents;
+void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& report,
+               DocumentSplit split) {
+  std::vector<Slice> slices;
+  std::vector<YAML::Node> documents;  // when not sliced
   try {
     std::istringstream stream(file.text);
     YAML::Parser parser(stream);
@@ -619,7 +668,8 @@ void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& rep
                           : "unexpected end where a document should start");
       return;
     }
-    documents = YAML::LoadAll(file.text);
+    if (split == DocumentSplit::kPerDocument) slices = DocumentSlices(file.text, check.starts());
+    if (slices.empty()) documents = YAML::LoadAll(file.text);
   } catch (const YAML::ParserException& e) {
     report.AddError(SourceLocation{file.path, e.mark.line + 1, e.mark.column + 1}, e.msg);
     return;
@@ -627,24 +677,45 @@ void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& rep
     report.AddError(SourceLocation{file.path, 0, 0}, absl::StrCat("cannot parse: ", e.what()));
     return;
   }
-  if (documents.empty()) {
+  if (documents.empty() && slices.empty()) {
     report.AddError(SourceLocation{file.path, 0, 0}, "file holds no document");
     return;
   }
   bool any = false;
-  for (const YAML::Node& doc : documents) {
-    if (doc.IsNull()) continue;  // an empty document between "---" separators
+  auto parse = [&](const YAML::Node& doc, int first_line) {
+    if (doc.IsNull()) return;  // an empty document between "---" separators
     any = true;
     try {
-      DocumentParser(file, out, report).Parse(doc);
+      DocumentParser(file, out, report, first_line).Parse(doc);
     } catch (const std::exception& e) {
       // A shape the checks above did not foresee: report it rather than crash.
       const YAML::Mark mark = doc.Mark();
-      report.AddError(SourceLocation{file.path, mark.line + 1, mark.column + 1},
+      report.AddError(SourceLocation{file.path, first_line + mark.line + 1, mark.column + 1},
                       absl::StrCat("malformed document: ", e.what()));
     }
+  };
+  for (const Slice& slice : slices) {
+    PacePoint();
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(std::string(slice.text));
+    } catch (const YAML::ParserException& e) {  // the whole text parsed above: not expected
+      report.AddError(
+          SourceLocation{file.path, slice.first_line + e.mark.line + 1, e.mark.column + 1}, e.msg);
+      continue;
+    } catch (const std::exception& e) {
+      report.AddError(SourceLocation{file.path, slice.first_line + 1, 1},
+                      absl::StrCat("cannot parse: ", e.what()));
+      continue;
+    }
+    parse(doc, slice.first_line);
+  }
+  for (const YAML::Node& doc : documents) {
+    PacePoint();
+    parse(doc, 0);
   }
   if (!any) report.AddError(SourceLocation{file.path, 0, 0}, "file holds no document");
+  ClearPaced(documents, 16);
 }
 
 ValidationReport ParseSources(absl::Span<const SourceFile> files, ParsedSources& out) {

@@ -35,8 +35,16 @@ struct ParsedSources {
 // could be parsed even when the report has errors.
 ValidationReport ParseSources(absl::Span<const SourceFile> files, ParsedSources& out);
 
+// How ParseFile builds the YAML nodes of a file of several documents. kPerDocument (the default)
+// builds one document at a time, with a pace point (pace.h) between documents, so a reload that
+// parses a long policy file does not hold a core for its whole length; files with directives
+// (`%` lines) and documents that do not start a line fall back to kWholeFile, yaml-cpp's LoadAll.
+// Both give the same result, locations included (ParserTest compares them).
+enum class DocumentSplit { kPerDocument, kWholeFile };
+
 // Parses one file into `out`, adding problems to `report`; no cross-document checks.
-void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& report);
+void ParseFile(const SourceFile& file, ParsedSources& out, ValidationReport& report,
+               DocumentSplit split = DocumentSplit::kPerDocument);
 
 }  // namespace fleetpdp::engine
 

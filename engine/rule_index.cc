@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/absl_compat.h"
 #include "engine/diagnostics.h"
+#include "engine/pace.h"
 #include "engine/validate.h"
 
 namespace fleetpdp::engine {
@@ -29,6 +30,7 @@ class IndexBuilder {
     index_.statements_.reserve(statements);
     index_.hot_.reserve(statements);
     for (uint32_t p = 0; p < index_.policies_.size(); ++p) {
+      PaceEvery(p, 16);
       const Policy& policy = index_.policies_[p];
       const Keys keys = PolicyKeys(policy.principals);
       for (const Statement& s : policy.statements) {
@@ -251,6 +253,7 @@ class IndexBuilder {
     std::vector<LiteralEdgeTable::Edge> literal;
     literal.reserve(literal_edges_.size());
     for (const auto& [edge, child] : literal_edges_) {
+      PaceEvery(literal.size(), 4096);
       literal.push_back(LiteralEdgeTable::Edge{edge.parent, child, edge.text});
     }
     index_.literal_edges_ = LiteralEdgeTable(literal);
@@ -260,6 +263,7 @@ class IndexBuilder {
     std::vector<RuleIndex::TemplateEdge> edges;
     edges.reserve(index_.template_edges_.size());
     for (auto& [node, ids] : node_templates_) {
+      PaceEvery(edges.size(), 4096);
       index_.nodes_[node].templates = {static_cast<uint32_t>(edges.size()),
                                        static_cast<uint32_t>(ids.size())};
       for (uint32_t id : ids) {
@@ -285,7 +289,8 @@ class IndexBuilder {
     }
     index_.entries_.reserve(raw_entries_.size());
     std::vector<std::pair<uint64_t, RuleIndex::Span32>> runs;
-    for (size_t i = 0; i < raw_entries_.size();) {
+    for (size_t i = 0, groups = 0; i < raw_entries_.size(); ++groups) {
+      PaceEvery(groups, 1024);
       const RawEntry& first = raw_entries_[i];
       size_t end = i;
       while (end < raw_entries_.size() && raw_entries_[end].node == first.node &&
@@ -333,6 +338,7 @@ class IndexBuilder {
     index_.guide_children_.reserve(guide_steps_.size());
     std::vector<std::pair<uint64_t, RuleIndex::Span32>> guide;
     for (size_t i = 0; i < guide_steps_.size();) {
+      PaceEvery(guide.size(), 4096);
       const GuideStep& first = guide_steps_[i];
       const auto offset = static_cast<uint32_t>(index_.guide_children_.size());
       for (; i < guide_steps_.size() && guide_steps_[i].node == first.node &&
@@ -452,6 +458,11 @@ absl::StatusOr<std::shared_ptr<const RuleIndex>> CompileWithDirectory(
   index->directory_ = std::move(directory);
   if (absl::Status s = IndexBuilder(*index, limits).Build(); !s.ok()) return s;
   return std::shared_ptr<const RuleIndex>(std::move(index));
+}
+
+RuleIndex::~RuleIndex() {
+  ClearPaced(statements_);
+  ClearPaced(policies_, 256);
 }
 
 PolicySet RuleIndex::CopySet() const {

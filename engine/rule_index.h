@@ -130,6 +130,7 @@ class RuleIndex {
 
   RuleIndex(const RuleIndex&) = delete;
   RuleIndex& operator=(const RuleIndex&) = delete;
+  ~RuleIndex();  // frees the policies and statements with pace points (pace.h)
 
  private:
   friend class IndexBuilder;

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/pace.h"
 
 namespace fleetpdp::engine {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 void CheckGroups(const PolicySet& set, ValidationReport& report) {
   absl::flat_hash_map<std::string_view, size_t> index;
   for (size_t i = 0; i < set.groups.size(); ++i) {
+    PaceEvery(i, 4096);
     const Group& g = set.groups[i];
     if (g.id.empty()) continue;  // reported by the parser
     auto [it, inserted] = index.emplace(g.id, i);
@@ -76,6 +78,7 @@ void CheckEntities(const PolicySet& set, ValidationReport& report) {
   for (const Group& g : set.groups) groups.insert(g.id);
   absl::flat_hash_map<std::string_view, const Entity*> seen;
   for (const Entity& e : set.entities) {
+    PaceEvery(seen.size(), 4096);
     if (e.id.empty()) continue;  // reported by the parser
     auto [it, inserted] = seen.emplace(e.id, &e);
     if (!inserted) {
@@ -94,7 +97,9 @@ void CheckEntities(const PolicySet& set, ValidationReport& report) {
 
 void CheckPolicies(const PolicySet& set, ValidationReport& report) {
   absl::flat_hash_map<std::string_view, const Policy*> names;
-  for (const Policy& p : set.policies) {
+  for (size_t i = 0; i < set.policies.size(); ++i) {
+    PaceEvery(i, 256);
+    const Policy& p = set.policies[i];
     if (!p.name.empty()) {
       auto [it, inserted] = names.emplace(p.name, &p);
       if (!inserted) {

@@ -15,14 +15,19 @@
 //   8     - id: …
 #include "engine/parser.h"
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/rule_index.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -1308,6 +1313,101 @@ TEST(ParserTest, EntityIdThatCouldNeverMatchAVariableIsReported) {
   EXPECT_EQ(
       ProblemsIn("apiVersion: fleetpdp/v1\nkind: Entities\ndevices:\n  - {id: \"urn:dev:1\"}\n"),
       "");
+}
+
+}  // namespace
+}  // namespace fleetpdp::engine
+
+namespace fleetpdp::engine {
+namespace {
+
+std::string At(const SourceLocation& l) { return absl::StrCat(l.file, ":", l.line, ":", l.column); }
+
+// Everything ParseFile produced, locations included, as text.
+std::string Describe(const ParsedSources& parsed, const ValidationReport& report) {
+  std::string out;
+  for (const Policy& p : parsed.set.policies) {
+    absl::StrAppend(&out, "policy ", p.name, " @", At(p.location), " ids=",
+                    absl::StrJoin(p.principals.ids, ","), " groups=",
+                    absl::StrJoin(p.principals.groups, ","), "\n");
+    for (const SourceLocation& l : p.compliance_locations) absl::StrAppend(&out, "  tag @", At(l), "\n");
+    for (const Statement& s : p.statements) {
+      absl::StrAppend(&out, "  statement ", s.id, " @", At(s.location), " ",
+                      absl::StrJoin(s.actions, ","), " ", absl::StrJoin(s.resources, ","), "\n");
+      for (const Condition& c : s.conditions) {
+        absl::StrAppend(&out, "    condition ", c.op, " ", c.key, " @", At(c.location), "\n");
+      }
+    }
+  }
+  for (const Group& g : parsed.set.groups) absl::StrAppend(&out, "group ", g.id, " @", At(g.location), "\n");
+  for (const Entity& e : parsed.set.entities) {
+    absl::StrAppend(&out, "entity ", e.id, " @", At(e.location), " ", absl::StrJoin(e.groups, ","),
+                    " attributes=", e.attributes.size(), "\n");
+  }
+  for (const TestCase& t : parsed.tests) absl::StrAppend(&out, "test ", t.name, " @", At(t.location), "\n");
+  for (const Diagnostic& d : report.errors()) absl::StrAppend(&out, "error @", At(d.location), " ", d.message, "\n");
+  return out;
+}
+
+std::string ParseWith(const SourceFile& file, DocumentSplit split) {
+  ParsedSources parsed;
+  ValidationReport report;
+  ParseFile(file, parsed, report, split);
+  return Describe(parsed, report);
+}
+
+TEST(ParserTest, ParsingADocumentAtATimeGivesWhatLoadAllGivesLocationsIncluded) {
+  std::vector<SourceFile> files = {
+      {"comments-first.yaml", "# fleet policies\n\n---\n" + WithStatements(R"(    - id: a
+      effect: allow
+      actions: [mqtt:publish]
+      resources: ["d/#"]
+)") + "---\n" + WithStatements(R"(    - id: b
+      effect: deny
+      actions: [mqtt:publish]
+      resources: ["d/x"]
+      conditions: {StringEquals: {principal.attributes.region: eu}}
+)")},
+      {"no-leading-separator.yaml", WithStatements("    - {id: a, effect: allow, actions: "
+                                                   "[mqtt:publish], resources: [\"a\"]}\n") +
+                                        "---\n---\n" +
+                                        WithStatements("    - {id: b, effect: allow}\n")},
+      {"document-ends.yaml",
+       WithStatements("    - {id: a, effect: allow, actions: [x:y], resources: [\"a\"]}\n") +
+           "...\n" + WithStatements("    - {id: c, effect: maybe, actions: [x:y], resources: [a]}\n")},
+      {"directive.yaml", "%YAML 1.2\n---\n" + WithStatements("    - {id: a, effect: allow}\n") +
+                             "---\n" + WithStatements("    - {id: b, effect: nope}\n")},
+      {"errors-later.yaml", WithStatements("    - {id: a, effect: allow, actions: [mqtt:publish], "
+                                           "resources: [\"a\"]}\n") +
+                                "---\napiVersion: fleetpdp/v1\nkind: Entities\ngroups: [{id: g}]\n"
+                                "devices:\n  - {id: d1, groups: [g], colour: red}\n"
+                                "  - {id: d2, groups: [g]}\n---\nkind: Nonsense\n"},
+      {"flow-first.yaml", "  " + WithStatements("    - {id: a, effect: allow}\n")},
+  };
+  // And every document the project ships.
+  for (const char* dir : {"/../../examples", ""}) {
+    const std::filesystem::path root = std::filesystem::path(FLEETPDP_TESTDATA_DIR).concat(dir);
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+      if (entry.path().extension() != ".yaml") continue;
+      std::ifstream in(entry.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      files.push_back({entry.path().string(), text.str()});
+    }
+  }
+  ASSERT_GT(files.size(), 20u);
+  size_t multi_document = 0;
+  for (const SourceFile& file : files) {
+    SCOPED_TRACE(file.path);
+    const std::string whole = ParseWith(file, DocumentSplit::kWholeFile);
+    EXPECT_EQ(ParseWith(file, DocumentSplit::kPerDocument), whole);
+    if (absl::StrContains(file.text, "\n---")) ++multi_document;
+  }
+  EXPECT_GT(multi_document, 8u);
+  // The locations are the file's, not the document's.
+  EXPECT_THAT(ParseWith(files[4], DocumentSplit::kPerDocument),
+              AllOf(HasSubstr("entity d1 @errors-later.yaml:14:5"),
+                    HasSubstr("error @errors-later.yaml:17:7 unknown kind \"Nonsense\"")));
 }
 
 }  // namespace
