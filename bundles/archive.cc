@@ -17,6 +17,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/absl_compat.h"
+#include "engine/pace.h"
 #include "engine/status_macros.h"
 
 namespace fleetpdp::bundles {
@@ -117,8 +118,11 @@ absl::Status ReadEntryData(archive* a, std::string_view path, int64_t declared_s
   if (declared_size > 0 && static_cast<uint64_t>(declared_size) > tracker.limits().max_file_bytes) {
     return tracker.FileTooLarge(path);
   }
+  // Bounded by the check above; saves regrowing (and copying) a large file as it arrives.
+  if (declared_size > 0) content.reserve(static_cast<size_t>(declared_size));
   char buffer[kChunkBytes];
   while (true) {
+    engine::PacePoint();  // a chunk's decompression at a time (engine/pace.h)
     la_ssize_t n = archive_read_data(a, buffer, sizeof(buffer));
     if (n == 0) return absl::OkStatus();
     if (n < 0) {

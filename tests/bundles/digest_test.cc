@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "bundles/archive.h"
 #include "bundles/bundle_test_util.h"
+#include "engine/pace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "status_matchers.h"
@@ -40,6 +41,23 @@ TEST(Sha256HexTest, MatchesTheKnownVectors) {
 
 TEST(Sha256HexTest, HashesEmbeddedNulBytes) {
   EXPECT_NE(Sha256Hex(std::string("a\0b", 3)), Sha256Hex("a"));
+}
+
+TEST(Sha256HexTest, HashesALargeInputInPacedChunksToTheSameDigest) {
+  std::string big(3 * 1024 * 1024 + 5, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7) % 251);
+  // python3: hashlib.sha256(bytes((i*7)%251 for i in range(3*1024*1024+5))).hexdigest()
+  constexpr char kExpected[] = "ec2623f73dcc1952ac286d1a0e4b72f10904022864fa6db9558717a7e5a94ec4";
+  struct Counting : engine::Pacer {
+    void Point() override { ++points; }
+    int points = 0;
+  } pacer;
+  {
+    engine::ScopedPacer pacing(&pacer);
+    EXPECT_EQ(Sha256Hex(big), kExpected);
+  }
+  EXPECT_EQ(pacer.points, 4) << "a point before each mebibyte";
+  EXPECT_EQ(Sha256Hex(big), kExpected);
 }
 
 TEST(CanonicalListTest, IsOneSha256sumLinePerFileSortedByPath) {
