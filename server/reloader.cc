@@ -96,6 +96,14 @@ void Reloader::ReleaseOnThisThread(std::shared_ptr<const bundles::LoadedBundle> 
 
 absl::Status Reloader::ReloadNow() {
   absl::MutexLock lock(&load_mu_);
+  // While a bundle serves, the load shares the cores with request threads: pace it. The first
+  // load has no requests to protect and runs at full speed.
+  std::optional<ReloadPacer> pacer;
+  std::optional<engine::ScopedPacer> pacing;
+  if (options_.reload_cpu_share < 1 && holder_.Current() != nullptr) {
+    pacer.emplace(ReloadPaceOptions{.cpu_share = options_.reload_cpu_share});
+    pacing.emplace(&*pacer);
+  }
   absl::StatusOr<std::optional<bundles::BundleFiles>> fetched = source_->FetchIfChanged();
   if (!fetched.ok()) {
     holder_.RecordFailure(std::string(fetched.status().message()), absl::Now());
@@ -104,7 +112,9 @@ absl::Status Reloader::ReloadNow() {
     return fetched.status();
   }
   if (!fetched->has_value()) return absl::OkStatus();  // unchanged
-  return Install(**fetched, source_->Describe());
+  absl::Status installed = Install(**fetched, source_->Describe());
+  if (pacer && options_.on_paced) options_.on_paced(pacer->stats());
+  return installed;
 }
 
 absl::Status Reloader::LoadPersisted() {

@@ -24,6 +24,7 @@
 #include "bundles/signing.h"
 #include "server/bundle_holder.h"
 #include "server/bundle_source.h"
+#include "server/reload_pacer.h"
 
 namespace fleetpdp::server {
 
@@ -48,8 +49,15 @@ struct ReloaderOptions {
   // and a higher value lets request threads take the CPU first (at 10, a reload competing with one
   // busy thread gets about a tenth of the core); 0 keeps the process's priority.
   int reload_nice = 10;
+  // The share of a core a reload may use while a bundle is in force (server/reload_pacer.h): the
+  // load works in bursts of half a millisecond of CPU time and sleeps in between, so request
+  // threads sharing its core wait for at most a burst. 1: no pacing. The first load is not paced.
+  double reload_cpu_share = 0.5;
   // Called after every attempt with its outcome (for logging).
   std::function<void(const absl::Status&, const bundles::BundleMetadata*)> on_attempt;
+  // Called after a paced load of a new bundle, with how it was paced (for logging); the freeing
+  // of the replaced bundle is included.
+  std::function<void(const ReloadPacer::Stats&)> on_paced;
 };
 
 class Reloader {

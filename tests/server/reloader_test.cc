@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -136,6 +137,43 @@ std::vector<int> ThreadNiceness() {
     }
   }
   return out;
+}
+
+TEST(ReloaderTest, ReloadsWhileABundleServesArePacedAndTheFirstLoadIsNot) {
+  bundles::BundleFiles bad = Revision(3);
+  bad["policies/p.yaml"] = "apiVersion: fleetpdp/v1\nkind: Policy\nspec: {statements: 7}\n";
+  BundleHolder holder;
+  ReloaderOptions options = Unsigned(true);
+  std::vector<ReloadPacer::Stats> paced;
+  options.on_paced = [&](const ReloadPacer::Stats& s) { paced.push_back(s); };
+  Reloader reloader(
+      std::make_unique<QueueSource>(std::deque{Revision(1), Revision(2), std::move(bad)}), nullptr,
+      options, holder, nullptr);
+  ASSERT_OK(reloader.ReloadNow());
+  EXPECT_TRUE(paced.empty()) << "nothing serves yet: the first load runs unpaced";
+  ASSERT_OK(reloader.ReloadNow());
+  ASSERT_EQ(paced.size(), 1u);
+  EXPECT_GT(paced[0].points, 0u) << "the load reached the pacer installed on its thread";
+  // A rejected revision is paced too, and the bundle in force keeps serving.
+  EXPECT_FALSE(reloader.ReloadNow().ok());
+  EXPECT_EQ(paced.size(), 2u);
+  EXPECT_EQ(holder.Current()->metadata.revision, 2u);
+  ASSERT_OK(reloader.ReloadNow());  // unchanged: nothing loaded, nothing reported
+  EXPECT_EQ(paced.size(), 2u);
+}
+
+TEST(ReloaderTest, AWholeCoreShareTurnsPacingOff) {
+  BundleHolder holder;
+  ReloaderOptions options = Unsigned(true);
+  options.reload_cpu_share = 1;
+  int paced = 0;
+  options.on_paced = [&](const ReloadPacer::Stats&) { ++paced; };
+  Reloader reloader(std::make_unique<QueueSource>(std::deque{Revision(1), Revision(2)}), nullptr,
+                    options, holder, nullptr);
+  ASSERT_OK(reloader.ReloadNow());
+  ASSERT_OK(reloader.ReloadNow());
+  EXPECT_EQ(holder.Current()->metadata.revision, 2u);
+  EXPECT_EQ(paced, 0);
 }
 
 TEST(ReloaderTest, ThePollingThreadRunsAtTheConfiguredNiceness) {

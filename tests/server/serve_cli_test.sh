@@ -75,6 +75,9 @@ reload
 expect "SIGHUP: revision 2 installed with a new digest" 0 'revision: +2.*last error: +-' -- \
   "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
 second=$("$fleetpdp" check --server "127.0.0.1:$port" --bundle-info | sed -n 's/^digest: *//p')
+expect "the reload ran paced, and the log says how" 0 \
+  'serving "example-fleet" rev 2.*bundle: reload paced to 50% of a core: [0-9.]+ s of CPU in [0-9]+ bursts' -- \
+  cat "$work/file.log"
 [ "$first" != "$second" ] && echo "ok   the digest changed" || { echo "FAIL digest unchanged"; fails=$((fails+1)); }
 
 # A tampered bundle: rejected, revision 2 keeps serving, the reason is reported.
@@ -161,6 +164,9 @@ expect "a key that does not match the certificate stops the server at start" 2 \
   'fatal: tls key .*server2.key" does not match the certificate' -- \
   "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --tls-cert "$pki/server.pem" \
   --tls-key "$pki/server2.key"
+expect "a reload CPU share outside (0, 1] is a usage error" 2 \
+  'fatal: --reload-cpu-share: .*greater than 0 and at most 1' -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --reload-cpu-share 0
 expect "a certificate without a key is a usage error" 2 'fatal: --tls-cert and --tls-key go together' -- \
   "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --tls-cert "$pki/server.pem"
 
