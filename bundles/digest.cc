@@ -35,8 +35,7 @@ std::string Sha256Hex(std::string_view bytes) {
   } else {
     // A large file (a device registry is tens of megabytes) in chunks, with a pace point between
     // them (engine/pace.h).
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                &EVP_MD_CTX_free);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) NoSha256();
     for (size_t at = 0; at < bytes.size(); at += kPacedHashChunk) {
       engine::PacePoint();

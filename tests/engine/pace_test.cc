@@ -29,15 +29,15 @@ class CountingPacer : public Pacer {
 
 // `n` policy documents of two statements each, and a registry of `n` devices in one document.
 std::vector<SourceFile> Fleet(int n) {
-  std::string policies, devices = "apiVersion: fleetpdp/v1\nkind: Entities\ngroups: [{id: cams}]\n"
-                                  "devices:\n";
+  std::string policies, devices =
+                            "apiVersion: fleetpdp/v1\nkind: Entities\ngroups: [{id: cams}]\n"
+                            "devices:\n";
   for (int i = 0; i < n; ++i) {
-    absl::StrAppend(&policies, "---\napiVersion: fleetpdp/v1\nkind: Policy\nmetadata: {name: p", i,
-                    "}\nspec:\n  principals: {ids: [cam-", i, "]}\n  statements:\n",
-                    "    - {id: pub, effect: allow, actions: [mqtt:publish], resources: [\"d/", i,
-                    "/#\"]}\n",
-                    "    - {id: no, effect: deny, actions: [mqtt:publish], resources: [\"d/", i,
-                    "/cmd\"]}\n");
+    absl::StrAppend(
+        &policies, "---\napiVersion: fleetpdp/v1\nkind: Policy\nmetadata: {name: p", i,
+        "}\nspec:\n  principals: {ids: [cam-", i, "]}\n  statements:\n",
+        "    - {id: pub, effect: allow, actions: [mqtt:publish], resources: [\"d/", i, "/#\"]}\n",
+        "    - {id: no, effect: deny, actions: [mqtt:publish], resources: [\"d/", i, "/cmd\"]}\n");
     absl::StrAppend(&devices, "  - {id: cam-", i, ", groups: [cams]}\n");
   }
   return {{"policies.yaml", policies}, {"devices.yaml", devices}};

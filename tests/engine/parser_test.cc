@@ -1327,10 +1327,11 @@ std::string At(const SourceLocation& l) { return absl::StrCat(l.file, ":", l.lin
 std::string Describe(const ParsedSources& parsed, const ValidationReport& report) {
   std::string out;
   for (const Policy& p : parsed.set.policies) {
-    absl::StrAppend(&out, "policy ", p.name, " @", At(p.location), " ids=",
-                    absl::StrJoin(p.principals.ids, ","), " groups=",
-                    absl::StrJoin(p.principals.groups, ","), "\n");
-    for (const SourceLocation& l : p.compliance_locations) absl::StrAppend(&out, "  tag @", At(l), "\n");
+    absl::StrAppend(&out, "policy ", p.name, " @", At(p.location),
+                    " ids=", absl::StrJoin(p.principals.ids, ","),
+                    " groups=", absl::StrJoin(p.principals.groups, ","), "\n");
+    for (const SourceLocation& l : p.compliance_locations)
+      absl::StrAppend(&out, "  tag @", At(l), "\n");
     for (const Statement& s : p.statements) {
       absl::StrAppend(&out, "  statement ", s.id, " @", At(s.location), " ",
                       absl::StrJoin(s.actions, ","), " ", absl::StrJoin(s.resources, ","), "\n");
@@ -1339,13 +1340,16 @@ std::string Describe(const ParsedSources& parsed, const ValidationReport& report
       }
     }
   }
-  for (const Group& g : parsed.set.groups) absl::StrAppend(&out, "group ", g.id, " @", At(g.location), "\n");
+  for (const Group& g : parsed.set.groups)
+    absl::StrAppend(&out, "group ", g.id, " @", At(g.location), "\n");
   for (const Entity& e : parsed.set.entities) {
     absl::StrAppend(&out, "entity ", e.id, " @", At(e.location), " ", absl::StrJoin(e.groups, ","),
                     " attributes=", e.attributes.size(), "\n");
   }
-  for (const TestCase& t : parsed.tests) absl::StrAppend(&out, "test ", t.name, " @", At(t.location), "\n");
-  for (const Diagnostic& d : report.errors()) absl::StrAppend(&out, "error @", At(d.location), " ", d.message, "\n");
+  for (const TestCase& t : parsed.tests)
+    absl::StrAppend(&out, "test ", t.name, " @", At(t.location), "\n");
+  for (const Diagnostic& d : report.errors())
+    absl::StrAppend(&out, "error @", At(d.location), " ", d.message, "\n");
   return out;
 }
 
@@ -1374,7 +1378,8 @@ TEST(ParserTest, ParsingADocumentAtATimeGivesWhatLoadAllGivesLocationsIncluded) 
                                         WithStatements("    - {id: b, effect: allow}\n")},
       {"document-ends.yaml",
        WithStatements("    - {id: a, effect: allow, actions: [x:y], resources: [\"a\"]}\n") +
-           "...\n" + WithStatements("    - {id: c, effect: maybe, actions: [x:y], resources: [a]}\n")},
+           "...\n" +
+           WithStatements("    - {id: c, effect: maybe, actions: [x:y], resources: [a]}\n")},
       {"directive.yaml", "%YAML 1.2\n---\n" + WithStatements("    - {id: a, effect: allow}\n") +
                              "---\n" + WithStatements("    - {id: b, effect: nope}\n")},
       {"errors-later.yaml", WithStatements("    - {id: a, effect: allow, actions: [mqtt:publish], "

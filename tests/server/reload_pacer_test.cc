@@ -17,8 +17,9 @@ struct FakeThread {
   absl::Duration cpu;
   std::vector<absl::Duration> sleeps;
   ReloadPacer Pacer(double share, absl::Duration burst = absl::Microseconds(500)) {
-    return ReloadPacer(ReloadPaceOptions{.cpu_share = share, .burst = burst},
-                       [this] { return cpu; }, [this](absl::Duration d) { sleeps.push_back(d); });
+    return ReloadPacer(
+        ReloadPaceOptions{.cpu_share = share, .burst = burst}, [this] { return cpu; },
+        [this](absl::Duration d) { sleeps.push_back(d); });
   }
 };
 
