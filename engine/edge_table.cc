@@ -1,7 +1,10 @@
 #include "engine/edge_table.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+
+#include "engine/pace.h"
 
 namespace fleetpdp::engine {
 namespace {
@@ -59,9 +62,16 @@ uint64_t LevelHash(std::string_view level) {
 LiteralEdgeTable::LiteralEdgeTable(const std::vector<Edge>& edges) : size_(edges.size()) {
   if (edges.empty()) return;
   const size_t capacity = std::bit_ceil(edges.size() * 2);
-  slots_.resize(capacity);
+  // Tens of megabytes of empty slots for a large index: filled in steps, with pace points.
+  slots_.reserve(capacity);
+  for (size_t filled = 0; filled < capacity; filled += 65536) {
+    PacePoint();
+    slots_.resize(std::min(capacity, filled + 65536));
+  }
   mask_ = capacity - 1;
-  for (const Edge& e : edges) {
+  for (size_t n = 0; n < edges.size(); ++n) {
+    PaceEvery(n, 4096);
+    const Edge& e = edges[n];
     Slot s;
     s.hash = LevelHash(e.text);
     s.parent = e.parent;

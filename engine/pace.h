@@ -17,6 +17,7 @@
 #ifndef FLEETPDP_ENGINE_PACE_H_
 #define FLEETPDP_ENGINE_PACE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -53,6 +54,28 @@ void ClearPaced(std::vector<T>& v, size_t every = 1024) {
     }
   }
   std::vector<T>().swap(v);
+}
+
+// std::sort in pieces, with a point between them: blocks of `block` elements sorted, then merged
+// pairwise (std::inplace_merge). Sorting the postings of 100,000 statements is ~20 ms in one
+// piece. Without a pacer: std::sort. Neither keeps equal elements in their order.
+template <typename It, typename Less>
+void SortPaced(It first, It last, Less less, size_t block = 16384) {
+  const size_t n = static_cast<size_t>(last - first);
+  if (pace_internal::current == nullptr || n <= block) {
+    std::sort(first, last, less);
+    return;
+  }
+  for (size_t i = 0; i < n; i += block) {
+    PacePoint();
+    std::sort(first + i, first + std::min(n, i + block), less);
+  }
+  for (size_t width = block; width < n; width *= 2) {
+    for (size_t i = 0; i + width < n; i += 2 * width) {
+      PacePoint();
+      std::inplace_merge(first + i, first + i + width, first + std::min(n, i + 2 * width), less);
+    }
+  }
 }
 
 // Installs `pacer` for this thread until destroyed, then restores the one before it.

@@ -45,7 +45,9 @@ class IndexBuilder {
   // after the directory's.
   absl::Status NumberPolicyGroups() {
     const Directory& directory = *index_.directory_;
-    for (const Policy& p : index_.policies_) {
+    for (size_t i = 0; i < index_.policies_.size(); ++i) {
+      PaceEvery(i, 1024);
+      const Policy& p = index_.policies_[i];
       for (const std::string& g : p.principals.groups) {
         if (directory.GroupNumber(g) != Directory::kNone) continue;
         auto [it, inserted] = index_.policy_group_numbers_.emplace(
@@ -276,7 +278,7 @@ class IndexBuilder {
     node_templates_.clear();
 
     auto entry_order = [](const RawEntry& e) { return std::tie(e.node, e.hash, e.key, e.ref); };
-    std::sort(raw_entries_.begin(), raw_entries_.end(), [&](const RawEntry& a, const RawEntry& b) {
+    SortPaced(raw_entries_.begin(), raw_entries_.end(), [&](const RawEntry& a, const RawEntry& b) {
       return entry_order(a) < entry_order(b);
     });
     raw_entries_.erase(std::unique(raw_entries_.begin(), raw_entries_.end(),
@@ -327,7 +329,7 @@ class IndexBuilder {
     raw_entries_ = {};
 
     auto step_order = [](const GuideStep& s) { return std::tie(s.node, s.key, s.child); };
-    std::sort(
+    SortPaced(
         guide_steps_.begin(), guide_steps_.end(),
         [&](const GuideStep& a, const GuideStep& b) { return step_order(a) < step_order(b); });
     guide_steps_.erase(std::unique(guide_steps_.begin(), guide_steps_.end(),
