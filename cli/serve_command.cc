@@ -1,5 +1,4 @@
 // `fleetpdp serve`: the decision server.
-#include <malloc.h>
 #include <signal.h>
 
 #include <iostream>
@@ -468,13 +467,6 @@ int RunServeCommand(int argc, char** argv) {
   reload.persist_path = s.persist;
   reload.reload_nice = s.reload_nice;
   reload.reload_cpu_share = s.reload_cpu_share;
-  if (s.reload_cpu_share < 1) {
-    // glibc keeps small freed blocks in "fastbins" and merges all of them at once when a large
-    // block is next freed or asked for: after a reload freed millions of small objects, that one
-    // merge held the reload thread for 50-70 ms, which no pace point can split. Without fastbins
-    // each free merges its own block (small blocks still go to the per-thread cache first).
-    mallopt(M_MXFAST, 0);
-  }
   reload.on_paced = [share = s.reload_cpu_share](const server::ReloadPacer::Stats& p) {
     Log(absl::StrFormat(
         "bundle: reload paced to %.0f%% of a core: %.2f s of CPU in %d bursts, longest stretch "
