@@ -73,7 +73,8 @@ LiteralEdgeTable::LiteralEdgeTable(const std::vector<Edge>& edges) : size_(edges
     PaceEvery(n, 4096);
     const Edge& e = edges[n];
     Slot s;
-    s.hash = LevelHash(e.text);
+    const uint64_t hash = LevelHash(e.text);
+    s.tag = static_cast<uint32_t>(hash >> 32);
     s.parent = e.parent;
     s.child = e.child;
     s.size = static_cast<uint32_t>(e.text.size());
@@ -83,7 +84,7 @@ LiteralEdgeTable::LiteralEdgeTable(const std::vector<Edge>& edges) : size_(edges
       s.offset = static_cast<uint32_t>(pool_.size());
       pool_.append(e.text);
     }
-    size_t i = Home(e.parent, s.hash);
+    size_t i = Home(e.parent, hash);
     while (slots_[i].child != kNone) i = (i + 1) & mask_;
     slots_[i] = s;
   }

@@ -6,6 +6,7 @@
 // candidate statements and the traversal stack are inline vectors sized for typical fleets that
 // spill to the heap only beyond; typed request values are parsed once per request (ParsedValues).
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -17,6 +18,9 @@
 #include "engine/topic.h"
 
 namespace fleetpdp::engine {
+
+// ParseResource reads eight bytes at a time as a little-endian word.
+static_assert(std::endian::native == std::endian::little);
 
 namespace {
 
@@ -93,7 +97,8 @@ class Scratch {
   void truncate(T* new_end) { size_ = static_cast<size_t>(new_end - data_); }
 
  private:
-  void Grow() {
+  // Out of line and cold, so that push_back stays a compare and a store where it is inlined.
+  [[gnu::noinline, gnu::cold]] void Grow() {
     capacity_ *= 2;
     if (data_ == inline_) {
       heap_.resize(capacity_);
@@ -169,32 +174,68 @@ class Evaluator {
   }
 
   // False for a request ValidateRequest would refuse: no principal, no action, or a resource that
-  // is not a valid topic name (filter, for subscribe). Checks, splits and hashes the resource in
-  // one pass over its bytes, with the rules of IsValidTopicName and IsValidTopicFilter.
+  // is not a valid topic name (filter, for subscribe). Splits the resource into levels and finds
+  // every '+', '#' and NUL in one pass, eight bytes at a time (ByteMask), with the rules of
+  // IsValidTopicName and IsValidTopicFilter.
   bool ParseResource() {
     if (request_.principal.id.empty() || request_.action.empty()) return false;
     const std::string_view r = request_.resource;
     subscribe_ = request_.action == kSubscribe;
     if (r.empty() || r.size() > kMaxTopicLength) return false;
     size_t start = 0;
-    for (size_t i = 0; i < r.size(); ++i) {
-      const char c = r[i];
-      if (c == '/') {
+    for (size_t base = 0; base < r.size(); base += 8) {
+      const size_t n = std::min<size_t>(8, r.size() - base);
+      const uint64_t word = LoadWord(r, base, n);
+      const uint64_t valid = n == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * n)) - 1;
+      for (uint64_t special =
+               (ByteMask(word, '+') | ByteMask(word, '#') | ByteMask(word, '\0')) & valid;
+           special != 0; special &= special - 1) {
+        if (!subscribe_ || !IsWildcardLevel(r, base + std::countr_zero(special) / 8)) return false;
+      }
+      for (uint64_t slashes = ByteMask(word, '/') & valid; slashes != 0; slashes &= slashes - 1) {
+        const size_t i = base + static_cast<size_t>(std::countr_zero(slashes)) / 8;
         AddLevel(r.substr(start, i - start));
         start = i + 1;
-      } else if (c == '+' || c == '#') {
-        // Only in a filter, only as a whole level, and '#' only as the last one.
-        const bool last = i + 1 == r.size();
-        if (!subscribe_ || i != start || !(last || r[i + 1] == '/') || (c == '#' && !last)) {
-          return false;
-        }
-      } else if (c == '\0') {
-        return false;
       }
     }
     AddLevel(r.substr(start));
     dollar_ = StartsWithDollar(levels_[0]);
     return true;
+  }
+
+  // Whether the '+', '#' or NUL at byte i of a filter is a valid wildcard: not NUL, a whole level,
+  // and '#' only as the last one.
+  static bool IsWildcardLevel(std::string_view filter, size_t i) {
+    const char c = filter[i];
+    const bool last = i + 1 == filter.size();
+    return c != '\0' && (i == 0 || filter[i - 1] == '/') && (last || filter[i + 1] == '/') &&
+           (c != '#' || last);
+  }
+
+  // The n (1-8) bytes of r at base as a little-endian word, the bytes beyond n zero. A short
+  // last word of a resource of at least eight bytes is read as the resource's last eight bytes,
+  // shifted.
+  static uint64_t LoadWord(std::string_view r, size_t base, size_t n) {
+    uint64_t word = 0;
+    if (n == 8) {
+      std::memcpy(&word, r.data() + base, 8);
+    } else if (r.size() >= 8) {
+      std::memcpy(&word, r.data() + r.size() - 8, 8);
+      word >>= 8 * (8 - n);
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        word |= uint64_t{static_cast<unsigned char>(r[base + i])} << (8 * i);
+      }
+    }
+    return word;
+  }
+
+  // 0x80 in each byte of `word` that equals `c`, 0 in the others (exact: no false positives from
+  // borrows, unlike the shorter "has a zero byte" test).
+  static uint64_t ByteMask(uint64_t word, char c) {
+    constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+    const uint64_t x = word ^ (0x0101010101010101ULL * static_cast<unsigned char>(c));
+    return ~(((x & kLow7) + kLow7) | x | kLow7);
   }
 
   void AddLevel(std::string_view level) {

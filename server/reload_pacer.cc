@@ -26,8 +26,7 @@ namespace {
 // burst freed, a burst's worth at a time. (Turning fastbins off instead, mallopt(M_MXFAST, 0),
 // cost request threads 7-11 % of their throughput.) Other allocators just serve the block.
 void MergeFreedSmallBlocks() {
-  static void* volatile block;  // volatile: the pair must not be optimized away
-  block = std::malloc(4096);
+  void* volatile block = std::malloc(4096);  // volatile: the pair must not be optimized away
   std::free(block);
 }
 

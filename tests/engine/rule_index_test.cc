@@ -3,8 +3,11 @@
 #include "engine/rule_index.h"
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "engine/engine_test_util.h"
+#include "engine/topic.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "status_matchers.h"
@@ -386,6 +389,54 @@ TEST(ValidateRequestTest, NamesTheFieldThatIsWrong) {
   EXPECT_THAT(ValidateRequest(MakeRequest("d", "mqtt:subscribe", "a/#/b")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("resource: ")));
   EXPECT_OK(ValidateRequest(MakeRequest("d", "mqtt:subscribe", "a/+/#")));
+}
+
+// The evaluator checks and splits the resource eight bytes at a time; every resource up to three
+// bytes over a small alphabet, and every place of a wildcard or NUL in longer ones (across the
+// eight-byte words), must be refused exactly when ValidateRequest refuses it.
+TEST(EvaluateTest, RefusesExactlyTheResourcesValidateRequestRefuses) {
+  auto index = CompileOrDie({{"p.yaml", Policy("\"*\"", Allow("all", "mqtt:*", "#"))}});
+  std::vector<std::string> resources;
+  const std::string alphabet("a/+#\0", 5);
+  std::vector<std::string> shorter = {""};
+  for (int length = 1; length <= 3; ++length) {
+    std::vector<std::string> longer;
+    for (const std::string& prefix : shorter) {
+      for (char c : alphabet) longer.push_back(prefix + c);
+    }
+    resources.insert(resources.end(), longer.begin(), longer.end());
+    shorter = std::move(longer);
+  }
+  for (size_t length = 6; length <= 18; ++length) {
+    const std::string plain = std::string(length, 'a').replace(length / 2, 1, "/");
+    for (size_t at = 0; at < length; ++at) {
+      for (const std::string& piece :
+           {std::string("+"), std::string("#"), std::string(1, '\0'), std::string("/")}) {
+        std::string r = plain;
+        r.replace(at, 1, piece);
+        resources.push_back(r);
+        if (at > 0 && at + 1 < length) {  // as a whole level
+          std::string level = plain;
+          level.replace(at - 1, 3, "/" + piece + "/");
+          resources.push_back(level);
+          resources.push_back(level.substr(0, at + 1));  // as the last level
+        }
+      }
+    }
+  }
+  resources.push_back(std::string(kMaxTopicLength, 'a'));
+  resources.push_back(std::string(kMaxTopicLength + 1, 'a'));
+  int valid = 0;
+  for (const char* action : {"mqtt:publish", "mqtt:subscribe"}) {
+    for (const std::string& resource : resources) {
+      const Request request = MakeRequest("d", action, resource);
+      const bool ok = ValidateRequest(request).ok();
+      valid += ok;
+      EXPECT_EQ(Evaluate(*index, request).allowed, ok)
+          << action << " \"" << absl::CEscape(resource) << "\"";
+    }
+  }
+  EXPECT_GT(valid, 100);  // both outcomes are exercised
 }
 
 }  // namespace

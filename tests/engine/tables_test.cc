@@ -56,6 +56,27 @@ TEST(LiteralEdgeTableTest, FindsEveryEdgeByParentAndTextAndNothingElse) {
   EXPECT_EQ(table.Find(0, LevelHash("level-"), "level-"), LiteralEdgeTable::kNone);
 }
 
+// Two level texts whose hashes collide must still be told apart by their bytes: a probe with the
+// hash of the edge's text but one byte different finds nothing, at every length around the
+// inline limit and the word sizes the comparison reads, and with the byte at every position.
+TEST(LiteralEdgeTableTest, ATextThatCollidesOnHashButDiffersInOneByteFindsNothing) {
+  std::vector<std::string> texts;
+  for (size_t n = 1; n <= LiteralEdgeTable::kInlineText + 4; ++n)
+    texts.push_back(std::string(n, 'q'));
+  std::vector<LiteralEdgeTable::Edge> edges;
+  for (uint32_t i = 0; i < texts.size(); ++i) edges.push_back({0, 100 + i, texts[i]});
+  LiteralEdgeTable table(edges);
+  for (const LiteralEdgeTable::Edge& e : edges) {
+    const uint64_t hash = LevelHash(e.text);
+    EXPECT_EQ(table.Find(0, hash, e.text), e.child) << e.text;
+    for (size_t at = 0; at < e.text.size(); ++at) {
+      std::string other(e.text);
+      other[at] = 'r';
+      EXPECT_EQ(table.Find(0, hash, other), LiteralEdgeTable::kNone) << other;
+    }
+  }
+}
+
 TEST(LiteralEdgeTableTest, AnEmptyTableFindsNothing) {
   LiteralEdgeTable table;
   EXPECT_EQ(table.Find(0, LevelHash("a"), "a"), LiteralEdgeTable::kNone);
