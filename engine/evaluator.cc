@@ -322,7 +322,10 @@ class Evaluator {
       }
       return;
     }
+    // One probe per key, each a likely miss in a large index: start them all first so that the
+    // misses overlap instead of following one another.
     const uint64_t high = uint64_t{posting.offset} << 32;
+    for (uint32_t key : keys_) index_.runs_.Prefetch(high | key);
     for (uint32_t key : keys_) {
       const RuleIndex::Span32* run = index_.runs_.Find(high | key);
       if (run == nullptr) continue;
