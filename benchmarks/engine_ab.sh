@@ -25,6 +25,10 @@ for arg in "$@"; do
 done
 
 rounds=${ROUNDS:-5}
+if [[ ${REPETITIONS:-3} -lt 2 ]]; then
+  echo "$0: REPETITIONS must be at least 2 (Google Benchmark reports a median only then)" >&2
+  exit 2
+fi
 raw=${RAW:-$(mktemp)}
 : >"$raw"
 for round in $(seq 1 "$rounds"); do
