@@ -167,6 +167,10 @@ expect "a key that does not match the certificate stops the server at start" 2 \
 expect "a reload CPU share outside (0, 1] is a usage error" 2 \
   'fatal: --reload-cpu-share: .*greater than 0 and at most 1' -- \
   "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --reload-cpu-share 0
+printf 'reload_cpu_share: 1.5\n' >"$work/share.yaml"
+expect "a reload CPU share outside (0, 1] in --config names the file, line and key" 2 \
+  "fatal: $work/share.yaml:1:1: reload_cpu_share: \"1.5\" is not a number greater than 0 and at most 1" -- \
+  "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --config "$work/share.yaml"
 expect "a certificate without a key is a usage error" 2 'fatal: --tls-cert and --tls-key go together' -- \
   "$fleetpdp" serve --listen 127.0.0.1:0 --metrics-listen "" --tls-cert "$pki/server.pem"
 
