@@ -469,10 +469,10 @@ int RunServeCommand(int argc, char** argv) {
   reload.reload_cpu_share = s.reload_cpu_share;
   reload.on_paced = [share = s.reload_cpu_share](const server::ReloadPacer::Stats& p) {
     Log(absl::StrFormat(
-        "bundle: reload paced to %.0f%% of a core: %.2f s of CPU in %d bursts, longest stretch "
-        "between pace points %.1f ms",
+        "bundle: reload paced to %.0f%% of a core: %.2f s of CPU in %d bursts, %.2f s of pauses, "
+        "longest stretch between pace points %.1f ms",
         100 * share, absl::ToDoubleSeconds(p.worked), p.pauses + 1,
-        absl::ToDoubleMilliseconds(p.longest_stretch)));
+        absl::ToDoubleSeconds(p.paused), absl::ToDoubleMilliseconds(p.longest_stretch)));
   };
   reload.keep_parsed_documents = s.keep_parsed_documents;
   reload.on_attempt = [&](const absl::Status& status, const bundles::BundleMetadata* m) {

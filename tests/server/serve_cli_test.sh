@@ -76,7 +76,7 @@ expect "SIGHUP: revision 2 installed with a new digest" 0 'revision: +2.*last er
   "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info
 second=$("$fleetpdp" check --server "127.0.0.1:$port" --bundle-info | sed -n 's/^digest: *//p')
 expect "the reload ran paced, and the log says how" 0 \
-  'serving "example-fleet" rev 2.*bundle: reload paced to 50% of a core: [0-9.]+ s of CPU in [0-9]+ bursts' -- \
+  'serving "example-fleet" rev 2.*bundle: reload paced to 50% of a core: [0-9.]+ s of CPU in [0-9]+ bursts, [0-9.]+ s of pauses' -- \
   cat "$work/file.log"
 [ "$first" != "$second" ] && echo "ok   the digest changed" || { echo "FAIL digest unchanged"; fails=$((fails+1)); }
 
