@@ -471,8 +471,8 @@ int RunServeCommand(int argc, char** argv) {
     Log(absl::StrFormat(
         "bundle: reload paced to %.0f%% of a core: %.2f s of CPU in %d bursts, %.2f s of pauses, "
         "longest stretch between pace points %.1f ms",
-        100 * share, absl::ToDoubleSeconds(p.worked), p.pauses + 1,
-        absl::ToDoubleSeconds(p.paused), absl::ToDoubleMilliseconds(p.longest_stretch)));
+        100 * share, absl::ToDoubleSeconds(p.worked), p.pauses + 1, absl::ToDoubleSeconds(p.paused),
+        absl::ToDoubleMilliseconds(p.longest_stretch)));
   };
   reload.keep_parsed_documents = s.keep_parsed_documents;
   reload.on_attempt = [&](const absl::Status& status, const bundles::BundleMetadata* m) {
