@@ -190,7 +190,8 @@ class Evaluator {
       for (uint64_t special =
                (ByteMask(word, '+') | ByteMask(word, '#') | ByteMask(word, '\0')) & valid;
            special != 0; special &= special - 1) {
-        if (!subscribe_ || !IsWildcardLevel(r, base + std::countr_zero(special) / 8)) return false;
+        if (!subscribe_ || !IsWildcardLevelAt(r, base + std::countr_zero(special) / 8))
+          return false;
       }
       for (uint64_t slashes = ByteMask(word, '/') & valid; slashes != 0; slashes &= slashes - 1) {
         const size_t i = base + static_cast<size_t>(std::countr_zero(slashes)) / 8;
@@ -201,15 +202,6 @@ class Evaluator {
     AddLevel(r.substr(start));
     dollar_ = StartsWithDollar(levels_[0]);
     return true;
-  }
-
-  // Whether the '+', '#' or NUL at byte i of a filter is a valid wildcard: not NUL, a whole level,
-  // and '#' only as the last one.
-  static bool IsWildcardLevel(std::string_view filter, size_t i) {
-    const char c = filter[i];
-    const bool last = i + 1 == filter.size();
-    return c != '\0' && (i == 0 || filter[i - 1] == '/') && (last || filter[i + 1] == '/') &&
-           (c != '#' || last);
   }
 
   // The n (1-8) bytes of r at base as a little-endian word, the bytes beyond n zero. A short

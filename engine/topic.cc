@@ -76,15 +76,8 @@ bool IsValidTopicName(std::string_view topic) {
 bool IsValidTopicFilter(std::string_view filter) {
   if (filter.empty() || filter.size() > kMaxTopicLength) return false;
   for (size_t i = 0; i < filter.size(); ++i) {
-    char c = filter[i];
-    if (c == '\0') return false;
-    if (c != '+' && c != '#') continue;
-    // A wildcard is a whole level: a '/' (or the start) before it, a '/' (or the end) after it;
-    // '#' only at the very end.
-    bool starts_level = i == 0 || filter[i - 1] == '/';
-    bool ends_level = i + 1 == filter.size() || filter[i + 1] == '/';
-    if (!starts_level || !ends_level) return false;
-    if (c == '#' && i + 1 != filter.size()) return false;
+    const char c = filter[i];
+    if ((c == '\0' || c == '+' || c == '#') && !IsWildcardLevelAt(filter, i)) return false;
   }
   return true;
 }

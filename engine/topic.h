@@ -14,6 +14,7 @@
 #ifndef FLEETPDP_ENGINE_TOPIC_H_
 #define FLEETPDP_ENGINE_TOPIC_H_
 
+#include <cstddef>
 #include <string_view>
 
 #include "absl/container/inlined_vector.h"
@@ -39,6 +40,17 @@ absl::Status ValidateTopicName(std::string_view topic);
 // over the bytes, for the hot path.
 bool IsValidTopicName(std::string_view topic);
 bool IsValidTopicFilter(std::string_view filter);
+
+// Whether the '+', '#' or NUL at byte i of a topic filter is a valid wildcard: not NUL, a whole
+// level (a '/' or the start before it, a '/' or the end after it), and '#' only as the last one.
+// The rule IsValidTopicFilter applies at each such byte; the evaluator applies it where its
+// word-at-a-time scan found one.
+inline bool IsWildcardLevelAt(std::string_view filter, size_t i) {
+  const char c = filter[i];
+  const bool last = i + 1 == filter.size();
+  return c != '\0' && (i == 0 || filter[i - 1] == '/') && (last || filter[i + 1] == '/') &&
+         (c != '#' || last);
+}
 
 // A topic filter that a SUBSCRIBE may carry: non-empty, at most kMaxTopicLength bytes, no NUL,
 // '+' and '#' only as a whole level, '#' only as the last level.
