@@ -1,6 +1,7 @@
 #include "engine/directory.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -24,13 +25,11 @@ absl::StatusOr<std::shared_ptr<const Directory>> Directory::Build(std::vector<Gr
   d->groups_ = std::move(groups);
   d->entities_ = std::move(entities);
   d->Index();
+  if (absl::Status s = d->IndexPrincipals(); !s.ok()) return s;
   return std::shared_ptr<const Directory>(std::move(d));
 }
 
-Directory::~Directory() {
-  principals_.clear();  // its keys view entities_
-  ClearPaced(entities_);
-}
+Directory::~Directory() { ClearPaced(entities_); }
 
 void Directory::Index() {
   // Numbers. Validate has rejected duplicate ids; emplace keeps the first anyway.
@@ -74,12 +73,20 @@ void Directory::Index() {
                          static_cast<uint32_t>(closure.size())};
     closure_pool_.insert(closure_pool_.end(), closure.begin(), closure.end());
   }
+}
 
-  // Each entity's expanded groups.
-  principals_.reserve(entities_.size());
+// Each entity's expanded groups, and the table of principals by id (see directory.h).
+absl::Status Directory::IndexPrincipals() {
+  size_t capacity = 16;
+  while (capacity < 2 * entities_.size()) capacity *= 2;
+  slots_.assign(capacity, kEmptySlot);
+  mask_ = capacity - 1;
+  std::vector<uint32_t> closure;
   for (uint32_t e = 0; e < entities_.size(); ++e) {
     PaceEvery(e, 1024);
     const Entity& entity = entities_[e];
+    // Validate has rejected duplicate ids; the first is kept anyway.
+    if (FindPrincipal(entity.id)) continue;
     closure.clear();
     for (const std::string& g : entity.groups) {
       const uint32_t number = GroupNumber(g);
@@ -90,11 +97,27 @@ void Directory::Index() {
     }
     std::sort(closure.begin(), closure.end());
     closure.erase(std::unique(closure.begin(), closure.end()), closure.end());
-    const Span32 span{static_cast<uint32_t>(closure_pool_.size()),
-                      static_cast<uint32_t>(closure.size())};
-    principals_.emplace(entity.id, Principal{e, span});
-    closure_pool_.insert(closure_pool_.end(), closure.begin(), closure.end());
+
+    const size_t offset = records_.size();
+    const size_t id_words = (entity.id.size() + 3) / 4;
+    if (offset + kClosure + closure.size() + id_words >= UINT32_MAX) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the entities' ids and groups need more than 16 GiB of index (at entity \"",
+                       entity.id, "\")"));
+    }
+    records_.push_back(e);
+    records_.push_back(static_cast<uint32_t>(closure.size()));
+    records_.push_back(static_cast<uint32_t>(entity.id.size()));
+    records_.insert(records_.end(), closure.begin(), closure.end());
+    records_.resize(records_.size() + id_words, 0);
+    std::memcpy(records_.data() + records_.size() - id_words, entity.id.data(), entity.id.size());
+
+    const uint64_t hash = LevelHash(entity.id);
+    size_t i = hash & mask_;
+    while (slots_[i] != kEmptySlot) i = (i + 1) & mask_;
+    slots_[i] = (hash >> 32 << 32) | offset;
   }
+  return absl::OkStatus();
 }
 
 }  // namespace fleetpdp::engine

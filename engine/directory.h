@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,8 +42,9 @@ class Directory {
 
   // A principal id that names an entity.
   struct Principal {
-    uint32_t entity = kNone;  // index into entities()
-    Span32 closure;           // the entity's expanded groups (group numbers, ascending)
+    uint32_t entity = kNone;            // index into entities()
+    const uint32_t* closure = nullptr;  // the entity's expanded groups (group numbers, ascending)
+    uint32_t closure_size = 0;
   };
 
   // Compiles groups and entities that Validate (validate.h) accepted. Errors: ResourceExhausted
@@ -67,13 +69,28 @@ class Directory {
   // The group numbers named by a closure span.
   const uint32_t* closure_data(Span32 span) const { return closure_pool_.data() + span.offset; }
 
-  // Starts loading the memory FindPrincipal(id) will read (a hint; no effect on the result).
-  void PrefetchPrincipal(std::string_view id) const { principals_.prefetch(id); }
+  // Starts loading the memory FindPrincipal(id) will read first (a hint; no effect on the
+  // result).
+  void PrefetchPrincipal(std::string_view id) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[LevelHash(id) & mask_]);
+  }
 
-  // The entity with this id, or null.
-  const Principal* FindPrincipal(std::string_view id) const {
-    auto it = principals_.find(id);
-    return it == principals_.end() ? nullptr : &it->second;
+  // The entity with this id, if there is one.
+  std::optional<Principal> FindPrincipal(std::string_view id) const {
+    if (slots_.empty()) return std::nullopt;
+    const uint64_t hash = LevelHash(id);
+    const auto tag = static_cast<uint32_t>(hash >> 32);
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const uint64_t slot = slots_[i];
+      if (slot == kEmptySlot) return std::nullopt;
+      if (static_cast<uint32_t>(slot >> 32) != tag) continue;
+      const uint32_t* record = records_.data() + static_cast<uint32_t>(slot);
+      const uint32_t closure_size = record[kClosureSize];
+      const char* text = reinterpret_cast<const char*>(record + kClosure + closure_size);
+      if (std::string_view(text, record[kIdSize]) == id) {
+        return Principal{record[kEntity], record + kClosure, closure_size};
+      }
+    }
   }
 
   Directory(const Directory&) = delete;
@@ -89,14 +106,22 @@ class Directory {
   std::vector<std::string_view> group_names_;  // views into groups_
   absl::flat_hash_map<std::string_view, uint32_t> group_numbers_;
   std::vector<Span32> group_closure_;
-  std::vector<uint32_t> closure_pool_;  // spans named by group_closure_ and Principal::closure
-  // Keys view entities_. Hashed with LevelHash: absl::Hash of a std::string_view goes through
-  // std::hash and then mixes, about 100 instructions for an id against about 15; only the
-  // bundle's own ids are ever inserted (see LevelHash).
-  struct IdHash {
-    size_t operator()(std::string_view id) const { return LevelHash(id); }
-  };
-  absl::flat_hash_map<std::string_view, Principal, IdHash> principals_;
+  std::vector<uint32_t> closure_pool_;  // spans named by group_closure_
+
+  // Principals by id. With a million devices, a lookup is cache misses more than instructions,
+  // so everything a check needs of an entity's id sits in one compact record in records_:
+  //   [entity][closure size][id size][closure: group numbers …][id bytes, padded to 4]
+  // and the table is open-addressed 8-byte slots (LevelHash(id) >> 32 << 32 | record offset),
+  // at most half full, probed linearly from LevelHash(id) & mask_: a lookup reads one slot and
+  // one record, where a general map read a control byte, a slot, the entity (for its id) and the
+  // closure pool. LevelHash is about 15 instructions for an id (absl::Hash of a string_view
+  // about 100); only the bundle's own ids are ever inserted (see LevelHash).
+  static constexpr uint32_t kEntity = 0, kClosureSize = 1, kIdSize = 2, kClosure = 3;
+  static constexpr uint64_t kEmptySlot = UINT64_MAX;
+  absl::Status IndexPrincipals();
+  std::vector<uint32_t> records_;
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
 };
 
 }  // namespace fleetpdp::engine

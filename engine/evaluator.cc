@@ -9,6 +9,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -162,14 +163,13 @@ class Evaluator {
   using Node = RuleIndex::TrieNode;
   static constexpr uint32_t kNone = RuleIndex::kNone;
 
-  // The principal's entity and expanded groups; asks for the memory the next steps read (the
-  // closure, the entity's attributes) at once rather than one miss after another.
+  // The principal's entity and expanded groups; asks for the memory conditions may read (the
+  // entity's attributes) while the tries are walked.
   void FindPrincipal() {
     principal_ = directory_.FindPrincipal(request_.principal.id);
-    if (principal_ == nullptr) return;
+    if (!principal_) return;
     const Entity& entity = directory_.entities()[principal_->entity];
     view_.set_entity(&entity);
-    __builtin_prefetch(directory_.closure_data(principal_->closure));
     if (!entity.attributes.empty()) __builtin_prefetch(entity.attributes.data());
   }
 
@@ -245,14 +245,14 @@ class Evaluator {
   }
 
   void ExpandGroups() {
-    auto add = [&](Directory::Span32 span) {
-      const uint32_t* closure = directory_.closure_data(span);
-      for (uint32_t i = 0; i < span.size; ++i) groups_.push_back(closure[i]);
+    auto add = [&](const uint32_t* closure, uint32_t size) {
+      for (uint32_t i = 0; i < size; ++i) groups_.push_back(closure[i]);
     };
-    if (principal_ != nullptr) add(principal_->closure);
+    if (principal_) add(principal_->closure, principal_->closure_size);
     for (const std::string& g : request_.principal.groups) {
       if (uint32_t number = directory_.GroupNumber(g); number != Directory::kNone) {
-        add(directory_.group_closure(number));
+        const Directory::Span32 span = directory_.group_closure(number);
+        add(directory_.closure_data(span), span.size);
       } else if (auto it = index_.policy_group_numbers_.find(g);
                  it != index_.policy_group_numbers_.end()) {
         groups_.push_back(it->second);  // a group only policies name: its closure is itself
@@ -546,8 +546,8 @@ class Evaluator {
   const RuleIndex& index_;
   const Directory& directory_;
   const Request& request_;
-  const Directory::Principal* principal_ = nullptr;  // null for a principal the bundle lacks
-  RequestView view_;                                 // its entity is set by FindPrincipal
+  std::optional<Directory::Principal> principal_;  // none for a principal the bundle lacks
+  RequestView view_;                               // its entity is set by FindPrincipal
   bool subscribe_ = false;
   bool dollar_ = false;  // the resource's first level starts with '$'
   Scratch<std::string_view, 8> levels_;

@@ -2,9 +2,12 @@
 // force: the new index shares it and decides exactly as a compile of the whole set.
 #include "engine/directory.h"
 
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "engine/engine_test_util.h"
 #include "engine/parser.h"
 #include "engine/rule_index.h"
@@ -114,6 +117,48 @@ TEST(DirectoryTest, AnIdASelectorNamesSelectsWhetherOrNotTheDirectoryHasIt) {
   EXPECT_EQ(Summary(**next, MakeRequest("cam-1", "mqtt:publish", "i/cam-1")), "ALLOW p/s");
   EXPECT_EQ(Summary(**next, MakeRequest("svc-9", "mqtt:publish", "i/svc-9")), "ALLOW p/s");
   EXPECT_EQ(Summary(**next, MakeRequest("cam-2", "mqtt:publish", "i/cam-2")), "DENY(DEFAULT_DENY)");
+}
+
+TEST(DirectoryTest, EveryEntityIsFoundByItsIdWithItsExpandedGroupsAndNoOtherIdIs) {
+  // A chain of groups g0 <- g1 <- … <- g9 (g9's ancestors are g0 … g8), and ids of every length
+  // from 1 to 40 bytes (prefixes of one another, sharing home slots in a table of 5,000).
+  std::vector<Group> groups;
+  for (int g = 0; g < 10; ++g) {
+    Group group;
+    group.id = "g" + std::to_string(g);
+    if (g > 0) group.parents = {"g" + std::to_string(g - 1)};
+    groups.push_back(std::move(group));
+  }
+  std::vector<Entity> entities;
+  for (int e = 0; e < 5000; ++e) {
+    Entity entity;
+    entity.id = std::to_string(e) + "-" + std::string(static_cast<size_t>(e % 40), 'd');
+    entity.id.resize(1 + static_cast<size_t>(e % 40));
+    entity.groups = {"g" + std::to_string(e % 10)};
+    if (e % 7 == 0) entity.groups.clear();
+    entities.push_back(std::move(entity));
+  }
+  // Ids cut to one byte collide ("1", "2" …): keep the first of each, as Validate would refuse
+  // the rest.
+  absl::flat_hash_map<std::string, size_t> first;
+  for (size_t e = 0; e < entities.size(); ++e) first.try_emplace(entities[e].id, e);
+  auto directory = Directory::Build(groups, entities, CompileLimits{});
+  ASSERT_OK(directory);
+  for (const auto& [id, e] : first) {
+    std::optional<Directory::Principal> p = (*directory)->FindPrincipal(id);
+    ASSERT_TRUE(p.has_value()) << id;
+    EXPECT_EQ(p->entity, e) << id;
+    std::vector<uint32_t> closure(p->closure, p->closure + p->closure_size);
+    std::vector<uint32_t> expected;
+    if (e % 7 != 0) {
+      for (uint32_t g = 0; g <= e % 10; ++g) expected.push_back(g);
+    }
+    EXPECT_EQ(closure, expected) << id;
+    for (const std::string& other : {id + "x", id.substr(0, id.size() - 1), "x" + id}) {
+      if (!first.contains(other)) EXPECT_FALSE((*directory)->FindPrincipal(other)) << other;
+    }
+  }
+  EXPECT_FALSE((*directory)->FindPrincipal(""));
 }
 
 TEST(DirectoryTest, EntitiesAndGroupsOverTheLimitsAreRefused) {
