@@ -2,6 +2,7 @@
 # FleetPDP against the gRPC floor, side by side (issue #5; results in docs/performance.md).
 #
 #   benchmarks/run.sh [--quick] [--rounds N] [--build-dir DIR] [--no-build] [--out FILE]
+#                     [--serve-arg ARG]... [--reload-rate N]
 #
 # Builds Release (default build dir build/release), then, with every server pinned to CPU 0 and
 # the load generator to CPU 1 (taskset):
@@ -18,6 +19,11 @@
 # decision (the report is written first), 2 for bad usage.
 #
 # --report-only writes the report again from the last run's results in BUILD/perf.
+# --serve-arg ARG adds ARG to the command line of every FleetPDP server started (repeat it for
+# each word), e.g. `--serve-arg --reload-cpu-share --serve-arg 1` for unpaced reloads; the report
+# names them. Two runs that differ only there are a reload A/B.
+# --reload-rate N runs the reload-under-load step (and its steady run) open loop at N calls/s
+# instead of half of what the large-bundle server did closed loop, so that runs compare at one rate.
 # --quick: a small synthetic fleet and runs of about two seconds: the CI smoke test (figures are
 # not asserted, but every run must succeed). Full run: about 40 minutes on a busy 2-core VM, most of
 # it generating, building and loading the large bundle (three times: build, verify, serve).
@@ -31,6 +37,8 @@ build=""
 do_build=1
 report_only=0
 out=""
+serve_extra=()
+reload_rate=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -39,6 +47,11 @@ while [[ $# -gt 0 ]]; do
     --no-build) do_build=0 ;;
     --report-only) report_only=1 ;;
     --out) out=$2; shift ;;
+    --serve-arg) [[ $# -ge 2 ]] || { echo "run.sh: --serve-arg needs a value" >&2; exit 2; }
+      serve_extra+=("$2"); shift ;;
+    --reload-rate) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] ||
+        { echo "run.sh: --reload-rate needs a whole number of calls per second, got \"${2:-}\"" >&2; exit 2; }
+      reload_rate=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument \"$1\"" >&2; exit 2 ;;
   esac
@@ -141,6 +154,8 @@ p("**Reload under load** (large bundle, unary open loop at %s calls/s): %d reloa
     "%.1f" % min(times) if times else "-", "%.1f" % max(times) if times else "-",
     under.get("calls"), reload_errors, marked.get("p99"), marked.get("count", 0), unmarked.get("p99"),
     steady.get("latency_us", {}).get("p99"), steady.get("latency_us", {}).get("p999"), steady.get("errors_total")))
+p("")
+p("FleetPDP servers' extra arguments (\`--serve-arg\`): ${serve_extra_args:-not recorded}.")
 p("")
 p("**Large bundle** ($(echo "${fleet_args[*]}")): \`bundle build\` $build_seconds s, \`bundle verify\` (what a server does to load it) $verify_seconds s, server start to SERVING $large_start_seconds s; server RSS $((large_rss / 1024)) MiB after loading (peak $((large_hwm / 1024)) MiB), $((large_rss_after / 1024)) MiB after the runs; example-bundle server RSS $((example_rss / 1024)) MiB.")
 p("")
@@ -284,7 +299,8 @@ fact verify_seconds "$("$python" -c "print(round($e - $s, 1))")"
 log "large bundle: build ${build_seconds}s, verify ${verify_seconds}s"
 
 # --- servers -----------------------------------------------------------------------------------
-serve=("$fleetpdp" serve --keys "$keys" --poll-interval 1h)
+serve=("$fleetpdp" serve --keys "$keys" --poll-interval 1h "${serve_extra[@]}")
+fact serve_extra_args "${serve_extra[*]:-(none)}"
 start_server floor "$floor"; floor_pid=$server_pid; floor_port=$server_port
 start_server pdp-example "${serve[@]}" --bundle "$example_bundle" --metrics-listen "127.0.0.1:$(free_port)"
 example_pid=$server_pid; example_port=$server_port
@@ -339,12 +355,12 @@ start_server pdp-reload "${serve[@]}" --bundle "$served" --metrics-listen "127.0
 reload_pid=$server_pid; reload_port=$server_port
 # Open loop at about half of what this server did closed-loop (unary), so queueing does not
 # dominate the percentiles.
-rate=$("$python" - "$work/runs" <<'EOF'
+rate=${reload_rate:-$("$python" - "$work/runs" <<'EOF'
 import glob, json, statistics, sys
 v = [json.load(open(f)).get("calls_per_s", 0) for f in glob.glob(sys.argv[1] + "/large-unary-r*.json")]
 print(max(100, int(statistics.median(v) * 0.5)) if v else 1000)
 EOF
-)
+)}
 log "reload under load: unary open loop at $rate calls/s, a new revision every ${reload_every}s"
 run_load "reload-steady" "$reload_pid" --target "127.0.0.1:$reload_port" --requests "$large.jsonl" \
   --rate "$rate" --fail-on-unexpected
