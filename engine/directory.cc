@@ -86,7 +86,9 @@ absl::Status Directory::IndexPrincipals() {
     PaceEvery(e, 1024);
     const Entity& entity = entities_[e];
     // Validate has rejected duplicate ids; the first is kept anyway.
-    if (FindPrincipal(entity.id)) continue;
+    const uint64_t hash = LevelHash(entity.id);
+    const size_t slot = Probe(entity.id, hash);
+    if (slots_[slot] != kEmptySlot) continue;
     closure.clear();
     for (const std::string& g : entity.groups) {
       const uint32_t number = GroupNumber(g);
@@ -111,11 +113,7 @@ absl::Status Directory::IndexPrincipals() {
     records_.insert(records_.end(), closure.begin(), closure.end());
     records_.resize(records_.size() + id_words, 0);
     std::memcpy(records_.data() + records_.size() - id_words, entity.id.data(), entity.id.size());
-
-    const uint64_t hash = LevelHash(entity.id);
-    size_t i = hash & mask_;
-    while (slots_[i] != kEmptySlot) i = (i + 1) & mask_;
-    slots_[i] = (hash >> 32 << 32) | offset;
+    slots_[slot] = (hash >> 32 << 32) | offset;
   }
   return absl::OkStatus();
 }

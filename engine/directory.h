@@ -78,19 +78,10 @@ class Directory {
   // The entity with this id, if there is one.
   std::optional<Principal> FindPrincipal(std::string_view id) const {
     if (slots_.empty()) return std::nullopt;
-    const uint64_t hash = LevelHash(id);
-    const auto tag = static_cast<uint32_t>(hash >> 32);
-    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const uint64_t slot = slots_[i];
-      if (slot == kEmptySlot) return std::nullopt;
-      if (static_cast<uint32_t>(slot >> 32) != tag) continue;
-      const uint32_t* record = records_.data() + static_cast<uint32_t>(slot);
-      const uint32_t closure_size = record[kClosureSize];
-      const char* text = reinterpret_cast<const char*>(record + kClosure + closure_size);
-      if (std::string_view(text, record[kIdSize]) == id) {
-        return Principal{record[kEntity], record + kClosure, closure_size};
-      }
-    }
+    const uint64_t slot = slots_[Probe(id, LevelHash(id))];
+    if (slot == kEmptySlot) return std::nullopt;
+    const uint32_t* record = records_.data() + static_cast<uint32_t>(slot);
+    return Principal{record[kEntity], record + kClosure, record[kClosureSize]};
   }
 
   Directory(const Directory&) = delete;
@@ -119,6 +110,18 @@ class Directory {
   static constexpr uint32_t kEntity = 0, kClosureSize = 1, kIdSize = 2, kClosure = 3;
   static constexpr uint64_t kEmptySlot = UINT64_MAX;
   absl::Status IndexPrincipals();
+  // The slot that holds `id` (hash == LevelHash(id)), or else the empty slot where it would go.
+  size_t Probe(std::string_view id, uint64_t hash) const {
+    const auto tag = static_cast<uint32_t>(hash >> 32);
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const uint64_t slot = slots_[i];
+      if (slot == kEmptySlot) return i;
+      if (static_cast<uint32_t>(slot >> 32) != tag) continue;
+      const uint32_t* record = records_.data() + static_cast<uint32_t>(slot);
+      const char* text = reinterpret_cast<const char*>(record + kClosure + record[kClosureSize]);
+      if (std::string_view(text, record[kIdSize]) == id) return i;
+    }
+  }
   std::vector<uint32_t> records_;
   std::vector<uint64_t> slots_;
   size_t mask_ = 0;
