@@ -12,6 +12,8 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev libboost-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # profiling the servers (benchmarks/profile_server.sh)
+  valgrind
   # integration tests: promtool and a real Prometheus
   prometheus
   # the Mosquitto plugin (headers) and its tests (a real broker and its clients)
