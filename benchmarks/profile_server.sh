@@ -113,7 +113,7 @@ wanted = [
     ("stream message handler (OnReadDone)", ("::OnReadDone(",)),
     ("… Decide (evaluate and fill the answer)", ("::Decide(",)),
     ("… … engine::Evaluate", ("engine::Evaluate(",)),
-    ("… … decision id", ("NextDecisionId", "AppendDecisionId")),
+    ("… … decision id", ("NextDecisionId", "SetDecisionId")),
     ("… … RuleIndex::StatementNames", ("::StatementNames",)),
     ("… … Metrics::ObserveCheck", ("Metrics::ObserveCheck(",)),
     ("… FromProto (proto to engine::Request, validation)", ("server::FromProto(",)),

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -610,14 +611,25 @@ absl::StatusOr<std::string> ReadMaskSalt(const std::string& path) {
   return salt;
 }
 
-std::string NextDecisionId() {
-  static const uint64_t prefix = [] {
+void SetDecisionId(std::string& out) {
+  // "<16 hex digits>-": formatted once per process.
+  static const std::string prefix = [] {
     std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    const uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    return absl::StrCat(absl::Hex(r, absl::kZeroPad16), "-");
   }();
   static std::atomic<uint64_t> counter{0};
   const uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
-  return absl::StrCat(absl::Hex(prefix, absl::kZeroPad16), "-", absl::Hex(n));
+  char digits[16];
+  const std::to_chars_result end = std::to_chars(digits, digits + sizeof digits, n, 16);
+  out.assign(prefix);
+  out.append(digits, end.ptr);
+}
+
+std::string NextDecisionId() {
+  std::string id;
+  SetDecisionId(id);
+  return id;
 }
 
 }  // namespace fleetpdp::server

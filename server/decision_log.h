@@ -72,6 +72,8 @@ struct DecisionRecord {
 // A decision id unique across replicas and restarts: a random per-process prefix and a counter,
 // e.g. "a443eb8cdd7d8da0-1f". Returned to callers and written to the log. Thread-safe.
 std::string NextDecisionId();
+// The same, written over `out` (no allocation when `out` has room for 33 characters).
+void SetDecisionId(std::string& out);
 
 class DecisionLog {
  public:

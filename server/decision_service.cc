@@ -25,30 +25,51 @@ namespace {
 namespace v1 = ::fleetpdp::v1;
 using Clock = std::chrono::steady_clock;
 
-// "<field>.<suffix>", or just `suffix` when the request message itself is the field.
+// "<field>.<suffix>", or just `suffix` when the request message itself is the field. Built only
+// for an error message: a valid request pays nothing for its field's name.
 std::string FieldPath(std::string_view field, std::string_view suffix) {
   if (field.empty()) return std::string(suffix);
   return absl::StrCat(Absl(field), ".", Absl(suffix));
 }
 
+// Assigns element by element so that `out`'s strings and vectors keep their capacity: converting
+// into a reused request allocates nothing once its buffers are large enough.
+template <typename Dst, typename Src>
+void AssignStrings(Dst& out, const Src& in) {
+  out.resize(static_cast<size_t>(in.size()));
+  auto o = out.begin();
+  for (const std::string& s : in) (o++)->assign(s);
+}
+
+// `field` and `suffix` name the map in error messages ("check" + "context").
 absl::Status ConvertAttributes(const google::protobuf::Map<std::string, v1::AttributeValue>& in,
-                               std::string_view field, std::vector<engine::Attribute>& out) {
-  out.clear();
-  out.reserve(in.size());
+                               std::string_view field, std::string_view suffix,
+                               std::vector<engine::Attribute>& out) {
+  out.resize(in.size());
+  auto a = out.begin();
   for (const auto& [key, value] : in) {
     if (key.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(Absl(field), ": a key must not be empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(FieldPath(field, suffix), ": a key must not be empty"));
     }
     if (value.values().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(Absl(field), "[\"", absl::CEscape(key), "\"]: needs at least one value"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          FieldPath(field, suffix), "[\"", absl::CEscape(key), "\"]: needs at least one value"));
     }
-    engine::Attribute& a = out.emplace_back();
-    a.key = key;
-    a.values.assign(value.values().begin(), value.values().end());
-    a.is_list = value.values_size() > 1;
+    a->key.assign(key);
+    AssignStrings(a->values, value.values());
+    a->is_list = value.values_size() > 1;
+    ++a;
   }
   return absl::OkStatus();
+}
+
+// The request a handler converts into, one per thread and reused: its buffers stay allocated
+// between calls. A handler converts and decides without giving up the thread in between, so one
+// conversion never overlaps another on the same thread.
+engine::Request& ScratchRequest() {
+  thread_local engine::Request request;
+  return request;
 }
 
 v1::Reason ToProto(engine::Reason reason) {
@@ -81,16 +102,19 @@ struct Sinks {
 
 // Evaluates `request` against `bundle`, fills `out` and reports the decision. `start` is when
 // the server began working on this decision (the latency reported covers conversion too).
-void Decide(const bundles::LoadedBundle& bundle, engine::Request request, Method method,
+void Decide(const bundles::LoadedBundle& bundle, const engine::Request& request, Method method,
             Clock::time_point start, const Sinks& sinks, v1::CheckResponse& out) {
-  const engine::Decision decision = engine::Evaluate(*bundle.index, request);
-  std::vector<std::string> statements = bundle.index->StatementNames(decision);
+  const engine::RuleIndex& index = *bundle.index;
+  const engine::Decision decision = engine::Evaluate(index, request);
   out.set_decision(decision.allowed ? v1::DECISION_ALLOW : v1::DECISION_DENY);
   out.set_reason(ToProto(decision.reason));
-  for (const std::string& s : statements) out.add_statements(s);
+  for (engine::StatementRef ref : decision.statements) {
+    const std::string_view name = index.statement_name(ref);
+    out.add_statements(name.data(), name.size());
+  }
   out.set_bundle_revision(bundle.metadata.revision);
   out.set_bundle_digest(bundle.metadata.digest);
-  out.set_decision_id(NextDecisionId());
+  SetDecisionId(*out.mutable_decision_id());
   if (sinks.metrics == nullptr && sinks.log == nullptr) return;
 
   const absl::Duration latency = absl::FromChrono(Clock::now() - start);
@@ -102,10 +126,10 @@ void Decide(const bundles::LoadedBundle& bundle, engine::Request request, Method
     record.time = absl::Now();
     record.decision_id = out.decision_id();
     record.method = std::string(MethodName(method));
-    record.request = std::move(request);
+    record.request = request;
     record.allowed = decision.allowed;
     record.reason = decision.reason;
-    record.statements = std::move(statements);
+    record.statements.assign(out.statements().begin(), out.statements().end());
     record.bundle_revision = bundle.metadata.revision;
     record.bundle_digest = bundle.metadata.digest;
     record.latency = latency;
@@ -237,7 +261,7 @@ class CheckStreamReactor final
     const Clock::time_point start = Clock::now();
     v1::CheckStreamResponse out;
     out.set_request_id(in.request_id());
-    engine::Request request;
+    engine::Request& request = ScratchRequest();
     if (absl::Status s = FromProto(in.check(), "check", request); !s.ok()) {
       if (sinks_.metrics != nullptr) sinks_.metrics->CountInvalidRequest(Method::kCheckStream);
       out.set_error(absl::StrCat("INVALID_ARGUMENT: ", s.message()));
@@ -249,7 +273,7 @@ class CheckStreamReactor final
       out.set_error(absl::StrCat("UNAVAILABLE: ", NoBundle().error_message()));
       return out;
     }
-    Decide(*bundle, std::move(request), Method::kCheckStream, start, sinks_, *out.mutable_result());
+    Decide(*bundle, request, Method::kCheckStream, start, sinks_, *out.mutable_result());
     return out;
   }
 
@@ -303,20 +327,18 @@ class CheckStreamReactor final
 }  // namespace
 
 absl::Status FromProto(const v1::CheckRequest& in, std::string_view field, engine::Request& out) {
-  out.principal.id = in.principal().id();
-  out.principal.type = in.principal().type();
-  out.principal.groups.assign(in.principal().groups().begin(), in.principal().groups().end());
-  out.action = in.action();
-  out.resource = in.resource();
+  out.principal.id.assign(in.principal().id());
+  out.principal.type.assign(in.principal().type());
+  AssignStrings(out.principal.groups, in.principal().groups());
+  out.action.assign(in.action());
+  out.resource.assign(in.resource());
   // Empty keys are reported here with the field's full path; ValidateRequest would see them too.
-  if (absl::Status s =
-          ConvertAttributes(in.principal().attributes(), FieldPath(field, "principal.attributes"),
-                            out.principal.attributes);
+  if (absl::Status s = ConvertAttributes(in.principal().attributes(), field, "principal.attributes",
+                                         out.principal.attributes);
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = ConvertAttributes(in.context(), FieldPath(field, "context"), out.context);
-      !s.ok()) {
+  if (absl::Status s = ConvertAttributes(in.context(), field, "context", out.context); !s.ok()) {
     return s;
   }
   // ValidateRequest's messages start with the field ("resource: …"): prefix the request's path.
@@ -353,7 +375,7 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::Check(grpc::CallbackServerContext
     return refused;
   }
   grpc::ServerUnaryReactor* reactor = new LimitedUnaryReactor(calls_);
-  engine::Request converted;
+  engine::Request& converted = ScratchRequest();
   // Field paths are relative to the RPC's request message: for Check that is the CheckRequest.
   if (absl::Status s = FromProto(*request, "", converted); !s.ok()) {
     if (metrics_ != nullptr) metrics_->CountInvalidRequest(Method::kCheck);
@@ -365,7 +387,7 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::Check(grpc::CallbackServerContext
     reactor->Finish(NoBundle());
     return reactor;
   }
-  Decide(*bundle, std::move(converted), Method::kCheck, start, Sinks{metrics_, log_}, *response);
+  Decide(*bundle, converted, Method::kCheck, start, Sinks{metrics_, log_}, *response);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -391,14 +413,16 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::BatchCheck(grpc::CallbackServerCo
         absl::StrCat("batch of ", n, " checks exceeds the limit of ", limits_.max_batch_size)));
     return reactor;
   }
-  // All or nothing: one bad check refuses the batch before anything is decided.
-  std::vector<engine::Request> converted(n);
+  // All or nothing: one bad check refuses the batch before anything is decided. The requests are
+  // converted into this thread's reused buffers (see ScratchRequest).
+  thread_local std::vector<engine::Request> scratch;
+  if (scratch.size() < n) scratch.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    if (absl::Status s = FromProto(request->checks(static_cast<int>(i)),
-                                   absl::StrCat("checks[", i, "]"), converted[i]);
-        !s.ok()) {
+    if (absl::Status s = FromProto(request->checks(static_cast<int>(i)), "", scratch[i]); !s.ok()) {
       if (metrics_ != nullptr) metrics_->CountInvalidRequest(Method::kBatchCheck);
-      reactor->Finish(ToGrpc(s));
+      // The message starts with the field within the check: name the check too.
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   FieldPath(absl::StrCat("checks[", i, "]"), Std(s.message()))));
       return reactor;
     }
   }
@@ -412,8 +436,8 @@ grpc::ServerUnaryReactor* DecisionServiceImpl::BatchCheck(grpc::CallbackServerCo
   response->mutable_results()->Reserve(static_cast<int>(n));
   for (size_t i = 0; i < n; ++i) {
     // The first decision carries the conversion cost; each later one is timed on its own.
-    Decide(*bundle, std::move(converted[i]), Method::kBatchCheck, i == 0 ? start : Clock::now(),
-           sinks, *response->add_results());
+    Decide(*bundle, scratch[i], Method::kBatchCheck, i == 0 ? start : Clock::now(), sinks,
+           *response->add_results());
   }
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -107,6 +107,23 @@ std::unique_ptr<DecisionLog> NewLog(const DecisionLogOptions& options, Metrics* 
   return log.ok() ? *std::move(log) : nullptr;
 }
 
+TEST(DecisionIdTest, IsTheProcessPrefixAndACounterInHexAndOverwritesItsTarget) {
+  std::string a = "left over from an earlier answer, longer than an id";
+  SetDecisionId(a);
+  std::string b;
+  SetDecisionId(b);
+  const std::string c = NextDecisionId();
+  for (const std::string& id : {a, b, c}) {
+    EXPECT_THAT(id, ::testing::MatchesRegex("[0-9a-f]{16}-[0-9a-f]+")) << id;
+  }
+  EXPECT_EQ(a.substr(0, 17), b.substr(0, 17));  // one prefix per process
+  EXPECT_EQ(b.substr(0, 17), c.substr(0, 17));
+  // Consecutive on this thread, no other thread taking ids meanwhile.
+  const uint64_t na = std::stoull(a.substr(17), nullptr, 16);
+  EXPECT_EQ(std::stoull(b.substr(17), nullptr, 16), na + 1);
+  EXPECT_EQ(std::stoull(c.substr(17), nullptr, 16), na + 2);
+}
+
 TEST(DecisionLogTest, WritesOneJsonLinePerRecordWithEveryField) {
   TempLogPath file;
   std::unique_ptr<DecisionLog> log = NewLog(LogTo(file.path()));

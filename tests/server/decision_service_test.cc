@@ -77,6 +77,52 @@ TEST(DecisionServiceFromProtoTest, OneValueIsAScalarAndSeveralAreAList) {
   EXPECT_TRUE(out.context[0].is_list);
 }
 
+TEST(DecisionServiceFromProtoTest, ConvertingIntoAReusedRequestLeavesNothingOfTheLastOne) {
+  // The server converts every call into a per-thread request that keeps its buffers.
+  v1::CheckRequest big = OwnTelemetry();
+  big.mutable_principal()->set_type("device");
+  big.mutable_principal()->add_groups("cameras");
+  big.mutable_principal()->add_groups("eu-fleet");
+  v1::AttributeValue& region = (*big.mutable_principal()->mutable_attributes())["region"];
+  region.add_values("eu-central-with-a-long-name");
+  region.add_values("eu-west");
+  (*big.mutable_context())["source_ip"].add_values("10.0.0.7");
+  (*big.mutable_context())["tls_version"].add_values("1.3");
+  engine::Request out;
+  ASSERT_OK(FromProto(big, "check", out));
+  ASSERT_EQ(out.principal.attributes.size(), 1u);
+  ASSERT_EQ(out.context.size(), 2u);
+
+  v1::CheckRequest small = MakeCheck("c", "mqtt:subscribe", "x/#");
+  (*small.mutable_principal()->mutable_attributes())["zone"].add_values("z");
+  ASSERT_OK(FromProto(small, "check", out));
+  EXPECT_EQ(out.principal.id, "c");
+  EXPECT_EQ(out.principal.type, "");
+  EXPECT_THAT(out.principal.groups, IsEmpty());
+  ASSERT_EQ(out.principal.attributes.size(), 1u);
+  EXPECT_EQ(out.principal.attributes[0].key, "zone");
+  EXPECT_THAT(out.principal.attributes[0].values, ElementsAre("z"));
+  EXPECT_FALSE(out.principal.attributes[0].is_list);
+  EXPECT_EQ(out.action, "mqtt:subscribe");
+  EXPECT_EQ(out.resource, "x/#");
+  EXPECT_THAT(out.context, IsEmpty());
+
+  // And back: every field as if converted into a fresh request.
+  ASSERT_OK(FromProto(big, "check", out));
+  engine::Request fresh;
+  ASSERT_OK(FromProto(big, "check", fresh));
+  EXPECT_EQ(out.principal.groups, fresh.principal.groups);
+  ASSERT_EQ(out.principal.attributes.size(), 1u);
+  EXPECT_THAT(out.principal.attributes[0].values,
+              ElementsAre("eu-central-with-a-long-name", "eu-west"));
+  EXPECT_TRUE(out.principal.attributes[0].is_list);
+  ASSERT_EQ(out.context.size(), fresh.context.size());
+  for (size_t i = 0; i < out.context.size(); ++i) {
+    EXPECT_EQ(out.context[i].key, fresh.context[i].key);
+    EXPECT_EQ(out.context[i].values, fresh.context[i].values);
+  }
+}
+
 TEST(DecisionServiceFromProtoTest, ErrorsNameTheFieldWithItsPath) {
   engine::Request out;
   EXPECT_THAT(
