@@ -358,6 +358,8 @@ DecisionServiceImpl::DecisionServiceImpl(const BundleHolder& holder, Metrics* me
       calls_(limits.max_in_flight_calls),
       streams_(limits.max_open_streams) {
   if (metrics_ != nullptr) metrics_->WatchLimits(&calls_, &streams_);
+  SetMessageAllocatorFor_Check(&check_messages_);
+  SetMessageAllocatorFor_BatchCheck(&batch_messages_);
 }
 
 DecisionServiceImpl::~DecisionServiceImpl() {

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "engine/request.h"
 #include "fleetpdp/v1/decision.grpc.pb.h"
+#include "server/arena_messages.h"
 #include "server/bundle_holder.h"
 #include "server/limits.h"
 
@@ -41,7 +42,9 @@ struct ServiceLimits {
 };
 
 // Converts and validates one request. `field` prefixes error messages ("check", "checks[3]").
-// INVALID_ARGUMENT names the field: "<field>.principal.id: must not be empty".
+// INVALID_ARGUMENT names the field: "<field>.principal.id: must not be empty". Every field of
+// `out` is overwritten; a request converted before keeps only its buffers' capacity, so a reused
+// `out` allocates nothing once its buffers are large enough.
 absl::Status FromProto(const fleetpdp::v1::CheckRequest& in, std::string_view field,
                        engine::Request& out);
 
@@ -72,6 +75,10 @@ class DecisionServiceImpl final : public fleetpdp::v1::DecisionService::Callback
   std::string source_;
   ConcurrencyLimit calls_;
   ConcurrencyLimit streams_;
+  // Each Check and BatchCheck call's request and response on one arena (server/arena_messages.h).
+  ArenaMessageAllocator<fleetpdp::v1::CheckRequest, fleetpdp::v1::CheckResponse> check_messages_;
+  ArenaMessageAllocator<fleetpdp::v1::BatchCheckRequest, fleetpdp::v1::BatchCheckResponse, 4096>
+      batch_messages_;
 };
 
 }  // namespace fleetpdp::server

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "fleetpdp/v1/decision.grpc.pb.h"
+#include "server/arena_messages.h"
 
 namespace fleetpdp::load {
 namespace {
@@ -148,6 +149,13 @@ class FloorStream final
 
 class FloorService final : public v1::DecisionService::CallbackService {
  public:
+  // The same per-call arenas as FleetPDP's service, so that the floor stays gRPC's cost as
+  // FleetPDP configures it.
+  FloorService() {
+    SetMessageAllocatorFor_Check(&check_messages_);
+    SetMessageAllocatorFor_BatchCheck(&batch_messages_);
+  }
+
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context, const v1::CheckRequest*,
                                   v1::CheckResponse* response) override {
     FillAnswer(*response);
@@ -181,6 +189,11 @@ class FloorService final : public v1::DecisionService::CallbackService {
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+
+ private:
+  fleetpdp::server::ArenaMessageAllocator<v1::CheckRequest, v1::CheckResponse> check_messages_;
+  fleetpdp::server::ArenaMessageAllocator<v1::BatchCheckRequest, v1::BatchCheckResponse, 4096>
+      batch_messages_;
 };
 
 int Main(int argc, char** argv) {

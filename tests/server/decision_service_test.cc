@@ -319,6 +319,39 @@ TEST(DecisionServiceTest, BatchWithOneInvalidCheckIsRefusedNamingIt) {
   EXPECT_EQ(s.error_message(), "checks[1].action: must not be empty");
 }
 
+TEST(DecisionServiceTest, ABigBatchThenASmallOneAnswerEveryCheckOfEach) {
+  // The first batch outgrows the call's first arena block and the handler's reused buffers; the
+  // second, smaller one must be answered from its own checks only.
+  TestServer t;
+  t.Install(TestBundle(2));
+  v1::BatchCheckRequest big;
+  for (int i = 0; i < 500; ++i) {
+    v1::CheckRequest check = i % 2 == 0 ? OwnTelemetry() : Command();
+    (*check.mutable_context())["note"].add_values(
+        std::string(200, static_cast<char>('a' + i % 26)));
+    *big.add_checks() = check;
+  }
+  grpc::ClientContext big_ctx;
+  v1::BatchCheckResponse big_answer;
+  ASSERT_TRUE(t.stub().BatchCheck(&big_ctx, big, &big_answer).ok());
+  ASSERT_EQ(big_answer.results_size(), 500);
+  for (int i = 0; i < 500; ++i) {
+    EXPECT_EQ(big_answer.results(i).reason(),
+              i % 2 == 0 ? v1::REASON_ALLOWED : v1::REASON_EXPLICIT_DENY)
+        << i;
+  }
+
+  v1::BatchCheckRequest small;
+  *small.add_checks() = Elsewhere();
+  *small.add_checks() = Command();
+  grpc::ClientContext small_ctx;
+  v1::BatchCheckResponse small_answer;
+  ASSERT_TRUE(t.stub().BatchCheck(&small_ctx, small, &small_answer).ok());
+  ASSERT_EQ(small_answer.results_size(), 2);
+  EXPECT_EQ(small_answer.results(0).reason(), v1::REASON_DEFAULT_DENY);
+  EXPECT_EQ(small_answer.results(1).reason(), v1::REASON_EXPLICIT_DENY);
+}
+
 TEST(DecisionServiceTest, BatchOverTheLimitIsResourceExhausted) {
   GrpcServerOptions options;
   options.limits.max_batch_size = 3;
