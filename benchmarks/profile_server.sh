@@ -130,9 +130,11 @@ def matches(fn, key):
     if key.startswith("="):
         return fn.split("(")[0].split("@")[0] == key[1:]
     return key in fn
+if not total:
+    sys.exit("profile_server.sh: callgrind counted no instructions (see the server log in the --out directory)")
 print("| instructions per call (inclusive) | %s |" % sys.argv[2])
 print("| --- | ---: |")
-print("| **whole server process** | **%s** |" % (format(round(total / calls), ",") if total else "?"))
+print("| **whole server process** | **%s** |" % format(round(total / calls), ","))
 for label, keys in wanted:
     n = max((count for count, fn in rows if any(matches(fn, k) for k in keys)), default=0)
     print("| %s | %s |" % (label, format(round(n / calls), ",") if n else "—"))
