@@ -269,7 +269,9 @@ class Evaluator {
     keys_.push_back(RuleIndex::kAnyKey);
     for (uint32_t g : groups_) keys_.push_back(RuleIndex::kFirstGroupKey + g);
     const size_t named = keys_.size();
-    if (!index_.id_keys_.empty()) {
+    if (!index_.id_keys_.empty() &&
+        (!principal_ || (index_.entities_with_id_key_[principal_->entity / 64] >>
+                         (principal_->entity % 64) & 1) != 0)) {
       auto it = index_.id_keys_.find(request_.principal.id);
       if (it != index_.id_keys_.end()) keys_.push_back(it->second);
     }
@@ -321,6 +323,10 @@ class Evaluator {
     for (uint32_t key : keys_) {
       const RuleIndex::Span32* run = index_.runs_.Find(high | key);
       if (run == nullptr) continue;
+      if ((run->offset & RuleIndex::kInlineRun) != 0) {  // a run of one entry, in the slot
+        candidates_.push_back(uint64_t{run->offset & ~RuleIndex::kInlineRun} << 32 | run->size);
+        continue;
+      }
       const RuleIndex::Entry* first = index_.entries_.data() + run->offset;
       for (uint32_t i = 0; i < run->size; ++i) candidates_.push_back(Candidate(first[i]));
     }

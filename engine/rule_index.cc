@@ -286,7 +286,9 @@ class IndexBuilder {
                                      return entry_order(a) == entry_order(b);
                                    }),
                        raw_entries_.end());
-    if (raw_entries_.size() >= RuleIndex::kNone) {
+    // Offsets into entries_ and encoded statements (ref << 1 | check) must leave kInlineRun free.
+    if (raw_entries_.size() >= RuleIndex::kInlineRun ||
+        index_.statements_.size() >= RuleIndex::kInlineRun / 2) {
       return absl::ResourceExhaustedError("rule index has too many (statement, principal) pairs");
     }
     index_.entries_.reserve(raw_entries_.size());
@@ -318,8 +320,11 @@ class IndexBuilder {
                  index_.entries_[run_end].key == index_.entries_[j].key) {
             ++run_end;
           }
-          runs.emplace_back(RunKey(offset, index_.entries_[j].key),
-                            RuleIndex::Span32{j, run_end - j});
+          const RuleIndex::Entry& e = index_.entries_[j];
+          runs.emplace_back(RunKey(offset, e.key),
+                            run_end - j == 1
+                                ? RuleIndex::Span32{e.statement | RuleIndex::kInlineRun, e.condition}
+                                : RuleIndex::Span32{j, run_end - j});
           j = run_end;
         }
       }
@@ -354,6 +359,18 @@ class IndexBuilder {
     }
     index_.guide_ = SpanTable(guide);
     guide_steps_ = {};
+
+    if (!index_.id_keys_.empty()) {
+      const Directory& directory = *index_.directory_;
+      index_.entities_with_id_key_.assign((directory.entities().size() + 63) / 64, 0);
+      size_t done = 0;
+      for (const auto& [id, key] : index_.id_keys_) {
+        PaceEvery(done++, 1024);
+        if (std::optional<Directory::Principal> p = directory.FindPrincipal(id)) {
+          index_.entities_with_id_key_[p->entity / 64] |= uint64_t{1} << (p->entity % 64);
+        }
+      }
+    }
     return absl::OkStatus();
   }
 

@@ -154,7 +154,10 @@ class RuleIndex {
   // A posting: one place in a trie where patterns end, as a span of entries_ — (principal key,
   // statement) pairs sorted by key, then statement, without duplicates. A posting with more than
   // kScannedEntries entries also has the run of each of its keys in runs_, so a check probes it
-  // once per principal key instead of scanning it.
+  // once per principal key instead of scanning it. A run of one entry — the usual case: a group
+  // with one statement at that place — is held in its runs_ slot itself ({statement |
+  // kInlineRun, condition} instead of {offset, size}), so a probe that finds it reads nothing
+  // more; offsets into entries_ stay below kInlineRun (Compile refuses larger indexes).
   //
   // An entry holds the statement as `ref << 1 | check`, where `check` says whether its
   // HotStatement must be read once it matched (selector attributes, or conditions that did not
@@ -162,6 +165,7 @@ class RuleIndex {
   // packed. Most statements then cost nothing beyond the entry, and sorting the encoded values
   // sorts by statement.
   static constexpr uint32_t kScannedEntries = 16;
+  static constexpr uint32_t kInlineRun = 1u << 31;
   struct Entry {
     uint32_t key;
     uint32_t statement;  // ref << 1 | check
@@ -229,6 +233,10 @@ class RuleIndex {
 
   // Principal ids that selectors name → their principal key.
   absl::flat_hash_map<std::string, uint32_t> id_keys_;
+  // One bit per entity of the directory: whether id_keys_ holds its id. A check on a known
+  // principal reads one bit (in a table of an eighth of a byte per entity, mostly cached) and
+  // hashes its id again only when a selector names it, instead of on every check.
+  std::vector<uint64_t> entities_with_id_key_;
   // Attribute-only selectors: attribute key → value → principal key.
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, uint32_t>> attribute_keys_;
 

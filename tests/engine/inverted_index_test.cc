@@ -14,6 +14,7 @@
 namespace fleetpdp::engine {
 namespace {
 
+using ::fleetpdp::engine::testing::AddAttribute;
 using ::fleetpdp::engine::testing::MakeRequest;
 using ::fleetpdp::engine::testing::Summary;
 
@@ -96,6 +97,53 @@ TEST_P(SharedPatternTest, EveryApplicableStatementIsNamedWhenManyKeysShareAPatte
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, SharedPatternTest, ::testing::Values(1, 3, 40));
+
+// In a posting above kScannedEntries, a key with one statement has its entry in its run slot
+// and a key with several has a span of entries; both must keep the statement's condition.
+TEST(InvertedIndexTest, OneAndSeveralStatementsPerKeyInALargePostingKeepTheirConditions) {
+  auto index = CompileSet(GroupFleet(40, [](int g) {
+    const std::string n = std::to_string(g);
+    if (g % 2 == 0) {
+      return std::vector<Statement>{MakeStatement("a", Effect::kAllow, "mqtt:publish", "t/#"),
+                                    MakeStatement("b", Effect::kAllow, "mqtt:publish", "t/+")};
+    }
+    Statement zoned = MakeStatement("zoned", Effect::kAllow, "mqtt:publish", "t/#");
+    zoned.conditions = {Condition{Quantifier::kSingle, "StringEquals", "context.zone", {"z" + n}}};
+    return std::vector<Statement>{zoned};
+  }));
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(Summary(*index, MakeRequest("d4", "mqtt:publish", "t/x")), "ALLOW p4/a,p4/b");
+  EXPECT_EQ(Summary(*index, MakeRequest("d4", "mqtt:publish", "t/x/y")), "ALLOW p4/a");
+  Request in_zone = MakeRequest("d5", "mqtt:publish", "t/x");
+  AddAttribute(in_zone.context, "zone", "z5");
+  EXPECT_EQ(Summary(*index, in_zone), "ALLOW p5/zoned");
+  Request other_zone = MakeRequest("d5", "mqtt:publish", "t/x");
+  AddAttribute(other_zone.context, "zone", "z7");
+  EXPECT_EQ(Summary(*index, other_zone), "DENY(DEFAULT_DENY)");
+  EXPECT_EQ(Summary(*index, MakeRequest("d5", "mqtt:publish", "t/x")), "DENY(DEFAULT_DENY)");
+}
+
+// Ids that selectors name are found for devices of the directory (through one bit per entity)
+// and for principals the bundle does not know (through the ids themselves) alike.
+TEST(InvertedIndexTest, PrincipalsNamedByIdAreSelectedWhetherOrNotTheBundleKnowsThem) {
+  PolicySet set = GroupFleet(100, [](int g) {
+    return std::vector<Statement>{MakeStatement("own", Effect::kAllow, "mqtt:publish", "g/#")};
+  });
+  Policy named;
+  named.name = "named";
+  named.principals.ids = {"d63", "d64", "d99", "ghost"};
+  named.statements = {MakeStatement("n", Effect::kAllow, "mqtt:publish", "n/#")};
+  set.policies.push_back(named);
+  auto index = CompileSet(set);
+  ASSERT_NE(index, nullptr);
+  for (const char* id : {"d63", "d64", "d99", "ghost"}) {
+    EXPECT_EQ(Summary(*index, MakeRequest(id, "mqtt:publish", "n/1")), "ALLOW named/n") << id;
+  }
+  for (const char* id : {"d0", "d62", "d65", "d98", "ghost2"}) {
+    EXPECT_EQ(Summary(*index, MakeRequest(id, "mqtt:publish", "n/1")), "DENY(DEFAULT_DENY)") << id;
+  }
+  EXPECT_EQ(Summary(*index, MakeRequest("d64", "mqtt:publish", "g/1")), "ALLOW p64/own");
+}
 
 TEST(InvertedIndexTest, SubscribePlusOverlapsOnlyTheAskersDenyPatterns) {
   auto index = CompileSet(GroupFleet(40, [](int g) {
