@@ -2,11 +2,15 @@
 # Instructions per call in a server, from callgrind (issue #5; used in docs/performance.md).
 #
 #   benchmarks/profile_server.sh [--server pdp|floor] [--mode unary|stream|batch:K]
-#                                [--calls N] [--build-dir DIR] [--out DIR] [--keep]
+#                                [--calls N] [--bundle FILE --keys DIR] [--requests FILE]
+#                                [--build-dir DIR] [--out DIR]
 #
 # Starts the server under `valgrind --tool=callgrind` with instrumentation off, sends a warm-up
 # of 200 calls of benchmarks/requests/example-fleet.jsonl, turns instrumentation on for exactly
 # --calls calls (default 4000; 4 connections x 4 in flight), turns it off and stops the server.
+# --bundle serves a signed bundle instead of the embedded example (with --keys, the trusted keys
+# directory; the server is given up to 20 minutes to load it under callgrind) and --requests
+# sends another request file (e.g. fleetpdp_make_fleet's); FleetPDP's answers must match it.
 # Then prints, per call: the whole server process (gRPC's threads included) and the functions
 # that show where FleetPDP's time goes beyond gRPC's (handler, conversion, evaluation, answer,
 # allocation, locks). `pdp` is `fleetpdp serve` on the embedded example bundle, `floor` the gRPC
@@ -22,6 +26,9 @@ mode=unary
 calls=4000
 build=""
 out=""
+bundle=""
+keys=""
+requests=""
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -34,6 +41,15 @@ while [[ $# -gt 0 ]]; do
     --calls) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] ||
         { echo "profile_server.sh: --calls needs a positive whole number, got \"${2:-}\"" >&2; exit 2; }
       calls=$2; shift ;;
+    --bundle) [[ -f ${2:-} ]] ||
+        { echo "profile_server.sh: --bundle needs a bundle file, got \"${2:-}\"" >&2; exit 2; }
+      bundle=$2; shift ;;
+    --keys) [[ -d ${2:-} ]] ||
+        { echo "profile_server.sh: --keys needs a directory of trusted keys, got \"${2:-}\"" >&2; exit 2; }
+      keys=$2; shift ;;
+    --requests) [[ -f ${2:-} ]] ||
+        { echo "profile_server.sh: --requests needs a request file, got \"${2:-}\"" >&2; exit 2; }
+      requests=$2; shift ;;
     --build-dir) build=${2:?}; shift ;;
     --out) out=${2:?}; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -50,7 +66,10 @@ out=$(realpath -m "${out:-$build/perf/callgrind}")
 fleetpdp=$build/cli/fleetpdp
 floor=$build/benchmarks/load/fleetpdp_floor
 loadgen=$build/benchmarks/load/fleetpdp_loadgen
-requests=$root/benchmarks/requests/example-fleet.jsonl
+requests=$(realpath "${requests:-$root/benchmarks/requests/example-fleet.jsonl}")
+if [[ -n $bundle && -z $keys ]] || [[ -z $bundle && -n $keys ]]; then
+  echo "profile_server.sh: --bundle and --keys go together" >&2; exit 2
+fi
 for b in "$fleetpdp" "$floor" "$loadgen"; do
   [[ -x $b ]] || { echo "profile_server.sh: $b is missing; build the benchmarks target" >&2; exit 2; }
 done
@@ -63,12 +82,16 @@ rm -f "$cg"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cmd=("$floor")
 [[ $server == pdp ]] && cmd=("$fleetpdp" serve --metrics-listen "127.0.0.1:0")
+[[ $server == pdp && -n $bundle ]] &&
+    cmd+=(--bundle "$(realpath "$bundle")" --keys "$(realpath "$keys")" --poll-interval 1h)
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$cg" \
     "${cmd[@]}" --listen "127.0.0.1:$port" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 echo "profile_server.sh: $server ($mode) under callgrind, pid $pid, log $log" >&2
-for _ in $(seq 1 240); do
+tries=240  # two minutes for the example bundle
+[[ -n $bundle ]] && tries=2400
+for _ in $(seq 1 "$tries"); do
   "$fleetpdp" check --server "127.0.0.1:$port" --bundle-info --timeout 2s >/dev/null 2>&1 && break
   kill -0 "$pid" 2>/dev/null || { echo "profile_server.sh: the server exited; see $log" >&2; exit 1; }
   sleep 0.5
@@ -122,6 +145,7 @@ wanted = [
     ("… … FieldPath", ("FieldPath(",)),
     ("… engine::Request::~Request", ("Request::~Request(",)),
     ("request parsing (CheckRequest::_InternalParse)", ("CheckRequest::_InternalParse(",)),
+    ("answer serialization (*Response::_InternalSerialize)", ("Response::_InternalSerialize(",)),
     ("absl::Mutex::Lock", ("Mutex::Lock(",)),
     ("malloc", ("=malloc",)),
     ("free", ("=free", "=cfree")),

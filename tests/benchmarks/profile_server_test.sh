@@ -18,6 +18,12 @@ expect "an unknown mode is refused" 2 'got "batch:0"' -- "$profile" --mode batch
 expect "zero calls are refused" 2 '--calls needs a positive whole number, got "0"' -- \
   "$profile" --calls 0
 expect "an unknown argument is refused" 2 'unknown argument "--rounds"' -- "$profile" --rounds 3
+expect "a missing bundle is refused" 2 '--bundle needs a bundle file, got "nope.tar.gz"' -- \
+  "$profile" --bundle nope.tar.gz
+expect "a bundle without keys is refused" 2 '--bundle and --keys go together' -- \
+  "$profile" --bundle "$src/examples/fleet.bundle.tar.gz" --build-dir "$build"
+expect "a missing request file is refused" 2 '--requests needs a request file, got ""' -- \
+  "$profile" --requests
 expect "a build without the binaries is refused" 2 'is missing; build the benchmarks target' -- \
   "$profile" --build-dir "$work/nothing"
 
@@ -25,7 +31,9 @@ expect "a build without the binaries is refused" 2 'is missing; build the benchm
 whole='\| \*\*whole server process\*\* \| \*\*[1-9][0-9]?[0-9]?,[0-9]{3}\*\* \|'
 expect "FleetPDP: the whole call and the decision, per call" 0 \
   "$whole"'.*\| … … engine::Evaluate \| [1-9][0-9,]* \|.*\| … FromProto [^|]*\| [1-9][0-9,]* \|' -- \
-  "$profile" --server pdp --mode unary --calls 40 --build-dir "$build" --out "$work/pdp"
+  "$profile" --server pdp --mode unary --calls 40 --build-dir "$build" --out "$work/pdp" \
+  --bundle "$src/examples/fleet.bundle.tar.gz" --keys "$src/examples/keys/trusted" \
+  --requests "$src/benchmarks/requests/example-fleet.jsonl"
 expect "the floor: the whole call, and no decision" 0 \
   "$whole"'.*\| … … engine::Evaluate \| — \|.*\| … FromProto [^|]*\| — \|' -- \
   "$profile" --server floor --mode batch:2 --calls 20 --build-dir "$build" --out "$work/floor"
