@@ -6,8 +6,10 @@
 #
 # Builds Release (default build dir build/release), then, with every server pinned to CPU 0 and
 # the load generator to CPU 1 (taskset):
-#   1. floor vs FleetPDP (example bundle) vs FleetPDP (large synthetic bundle), interleaved, for
-#      unary 16 connections x 16 in flight, batch:10 and stream, --rounds rounds (default 3);
+#   1. floor vs FleetPDP (example bundle) vs FleetPDP (large synthetic bundle) vs FleetPDP (a
+#      small fleet of the large one's shape: a hundredth of its statements, groups and devices,
+#      so each device is selected by as many statements and its answers name as many), interleaved,
+#      for unary 16 connections x 16 in flight, batch:10 and stream, --rounds rounds (default 3);
 #   2. the large bundle's memory (VmRSS/VmHWM of the server) and load time (bundle build,
 #      bundle verify, server start until SERVING);
 #   3. reload under load: open-loop unary at a fixed rate against the large bundle, first steady,
@@ -67,10 +69,12 @@ python=/usr/bin/python3  # Debian's: the first python3 on PATH may be another on
 
 if [[ $quick == 1 ]]; then
   duration=2s; warmup=0.5s; fleet_args=(--statements 1000 --devices 10000 --groups 1000)
+  small_args=(--statements 10 --devices 100 --groups 10)
   reload_duration=8s; reload_every=2; engine_filter='BM_Check/statements:10/entities:10000$'
   engine_args=(--benchmark_min_time=0.05)
 else
   duration=10s; warmup=2s; fleet_args=(--statements 100000 --devices 1000000 --groups 10000)
+  small_args=(--statements 1000 --devices 10000 --groups 100)
   reload_duration=120s; reload_every=5; engine_filter='BM_Check/'
   engine_args=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
 fi
@@ -98,7 +102,7 @@ p = lines.append
 p("| server | mode | calls/s | checks/s | p50 µs | p99 µs | p99.9 µs | server CPU % | errors |")
 p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 summary = {}
-for server, label in (("floor", "floor"), ("example", "FleetPDP, example bundle"), ("large", "FleetPDP, large bundle")):
+for server, label in (("floor", "floor"), ("example", "FleetPDP, example bundle"), ("large", "FleetPDP, large bundle"), ("small", "FleetPDP, small fleet of the large one's shape")):
     for mode in ("unary", "batch10", "stream"):
         rs = load("%s-%s-r*.json" % (server, mode))
         if not rs: continue
@@ -128,6 +132,12 @@ for m in ("batch10", "stream"):
 for m in ("unary", "batch10", "stream"):
     r = ratio(get("large", m, "checks"), get("example", m, "checks"))
     t.append(("large bundle within 10%% of example (%s checks/s)" % m.replace("batch10", "batch:10"), "%.0f%%" % (100 * r), r >= 0.9))
+# The same comparison with the workload held constant: the example's requests ask less of a
+# decision (about one deciding statement each) than the synthetic fleet's (several), so the row
+# above mixes fleet size with request mix; this one measures fleet size alone.
+for m in ("unary", "batch10", "stream"):
+    r = ratio(get("large", m, "checks"), get("small", m, "checks"))
+    t.append(("large bundle within 10%% of the small fleet of its shape (%s checks/s)" % m.replace("batch10", "batch:10"), "%.0f%%" % (100 * r), r >= 0.9))
 steady = (load("reload-steady.json") or [{}])[0]
 under = (load("reload-under-load.json") or [{}])[0]
 reload_errors = under.get("errors_total", -1)
@@ -182,7 +192,10 @@ if [[ $report_only == 1 ]]; then
   report
   exit 0
 fi
+# A new run: the report must not pick up runs of an earlier one (e.g. rounds 2-3 of a full run
+# beside a one-round quick run).
 rm -f "$work/facts.env"
+rm -rf "$work/runs"
 
 # --- build -------------------------------------------------------------------------------------
 if [[ $do_build == 1 ]]; then
@@ -296,6 +309,16 @@ if [[ ! -f $large.tar.gz || $(cat "$large.stamp" 2>/dev/null) != "$stamp" ]]; th
   echo "$s $e" >"$large.build_time"
   echo "$stamp" >"$large.stamp"
 fi
+# The small fleet of the same shape (same generator and seed, a hundredth of the size).
+small=$work/small-fleet
+small_stamp="${small_args[*]}"
+if [[ ! -f $small.tar.gz || $(cat "$small.stamp" 2>/dev/null) != "$small_stamp" ]]; then
+  log "generating the small fleet of the same shape (${small_args[*]})"
+  "$make_fleet" --out "$small-src" --force "${small_args[@]}" --requests "$small.jsonl" 2>>"$work/make_fleet.log"
+  "$fleetpdp" bundle build "$small-src" -o "$small.tar.gz" >>"$work/bundle_build.log" 2>&1
+  "$fleetpdp" bundle sign "$small.tar.gz" --key "$dev_key" --key-id dev-DO-NOT-USE >/dev/null
+  echo "$small_stamp" >"$small.stamp"
+fi
 read -r s e <"$large.build_time"
 fact build_seconds "$("$python" -c "print(round($e - $s, 1))")"
 s=$(date +%s.%N)
@@ -312,6 +335,8 @@ start_server floor "$floor"; floor_pid=$server_pid; floor_port=$server_port
 start_server pdp-example "${serve[@]}" --bundle "$example_bundle" --metrics-listen "127.0.0.1:$(free_port)"
 example_pid=$server_pid; example_port=$server_port
 fact example_rss "$(rss_kb "$example_pid" VmRSS)"
+start_server pdp-small "${serve[@]}" --bundle "$small.tar.gz" --metrics-listen "127.0.0.1:$(free_port)"
+small_pid=$server_pid; small_port=$server_port
 s=$(date +%s.%N)
 start_server pdp-large "${serve[@]}" --bundle "$large.tar.gz" --metrics-listen "127.0.0.1:$(free_port)"
 e=$(date +%s.%N)
@@ -331,10 +356,12 @@ for round in $(seq 1 "$rounds"); do
       --requests "$example_requests" --mode "$mode" --connections 16 --inflight 16 --fail-on-unexpected
     run_load "large-$tag-r$round" "$large_pid" --target "127.0.0.1:$large_port" \
       --requests "$large.jsonl" --mode "$mode" --connections 16 --inflight 16 --fail-on-unexpected
+    run_load "small-$tag-r$round" "$small_pid" --target "127.0.0.1:$small_port" \
+      --requests "$small.jsonl" --mode "$mode" --connections 16 --inflight 16 --fail-on-unexpected
   done
 done
 fact large_rss_after "$(rss_kb "$large_pid" VmRSS)"
-kill "$example_pid" "$floor_pid"
+kill "$example_pid" "$floor_pid" "$small_pid"
 
 # --- 3. reload under load ----------------------------------------------------------------------
 # Revisions 2, 3, … of the large bundle, as a policy repository produces them: each adds one policy
