@@ -269,9 +269,7 @@ class Evaluator {
     keys_.push_back(RuleIndex::kAnyKey);
     for (uint32_t g : groups_) keys_.push_back(RuleIndex::kFirstGroupKey + g);
     const size_t named = keys_.size();
-    if (!index_.id_keys_.empty() &&
-        (!principal_ || (index_.entities_with_id_key_[principal_->entity / 64] >>
-                         (principal_->entity % 64) & 1) != 0)) {
+    if (!index_.id_keys_.empty() && (!principal_ || index_.EntityHasIdKey(principal_->entity))) {
       auto it = index_.id_keys_.find(request_.principal.id);
       if (it != index_.id_keys_.end()) keys_.push_back(it->second);
     }

@@ -321,10 +321,10 @@ class IndexBuilder {
             ++run_end;
           }
           const RuleIndex::Entry& e = index_.entries_[j];
-          runs.emplace_back(RunKey(offset, e.key),
-                            run_end - j == 1
-                                ? RuleIndex::Span32{e.statement | RuleIndex::kInlineRun, e.condition}
-                                : RuleIndex::Span32{j, run_end - j});
+          runs.emplace_back(
+              RunKey(offset, e.key),
+              run_end - j == 1 ? RuleIndex::Span32{e.statement | RuleIndex::kInlineRun, e.condition}
+                               : RuleIndex::Span32{j, run_end - j});
           j = run_end;
         }
       }

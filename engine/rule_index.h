@@ -237,6 +237,9 @@ class RuleIndex {
   // principal reads one bit (in a table of an eighth of a byte per entity, mostly cached) and
   // hashes its id again only when a selector names it, instead of on every check.
   std::vector<uint64_t> entities_with_id_key_;
+  bool EntityHasIdKey(uint32_t entity) const {
+    return (entities_with_id_key_[entity / 64] >> (entity % 64) & 1) != 0;
+  }
   // Attribute-only selectors: attribute key → value → principal key.
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, uint32_t>> attribute_keys_;
 
