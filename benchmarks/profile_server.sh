@@ -70,6 +70,9 @@ requests=$(realpath "${requests:-$root/benchmarks/requests/example-fleet.jsonl}"
 if [[ -n $bundle && -z $keys ]] || [[ -z $bundle && -n $keys ]]; then
   echo "profile_server.sh: --bundle and --keys go together" >&2; exit 2
 fi
+if [[ -n $bundle && $server == floor ]]; then
+  echo "profile_server.sh: --bundle is for --server pdp (the floor decides nothing)" >&2; exit 2
+fi
 for b in "$fleetpdp" "$floor" "$loadgen"; do
   [[ -x $b ]] || { echo "profile_server.sh: $b is missing; build the benchmarks target" >&2; exit 2; }
 done

@@ -22,6 +22,9 @@ expect "a missing bundle is refused" 2 '--bundle needs a bundle file, got "nope.
   "$profile" --bundle nope.tar.gz
 expect "a bundle without keys is refused" 2 '--bundle and --keys go together' -- \
   "$profile" --bundle "$src/examples/fleet.bundle.tar.gz" --build-dir "$build"
+expect "a bundle for the floor is refused" 2 '--bundle is for --server pdp' -- \
+  "$profile" --server floor --bundle "$src/examples/fleet.bundle.tar.gz" \
+  --keys "$src/examples/keys/trusted" --build-dir "$build"
 expect "a missing request file is refused" 2 '--requests needs a request file, got ""' -- \
   "$profile" --requests
 expect "a build without the binaries is refused" 2 'is missing; build the benchmarks target' -- \
