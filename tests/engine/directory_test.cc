@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "engine/engine_test_util.h"
 #include "engine/parser.h"
 #include "engine/rule_index.h"
@@ -125,16 +126,16 @@ TEST(DirectoryTest, EveryEntityIsFoundByItsIdWithItsExpandedGroupsAndNoOtherIdIs
   std::vector<Group> groups;
   for (int g = 0; g < 10; ++g) {
     Group group;
-    group.id = "g" + std::to_string(g);
-    if (g > 0) group.parents = {"g" + std::to_string(g - 1)};
+    group.id = absl::StrCat("g", g);
+    if (g > 0) group.parents = {absl::StrCat("g", g - 1)};
     groups.push_back(std::move(group));
   }
   std::vector<Entity> entities;
   for (int e = 0; e < 5000; ++e) {
     Entity entity;
-    entity.id = std::to_string(e) + "-" + std::string(static_cast<size_t>(e % 40), 'd');
+    entity.id = absl::StrCat(e, "-", std::string(static_cast<size_t>(e % 40), 'd'));
     entity.id.resize(1 + static_cast<size_t>(e % 40));
-    entity.groups = {"g" + std::to_string(e % 10)};
+    entity.groups = {absl::StrCat("g", e % 10)};
     if (e % 7 == 0) entity.groups.clear();
     entities.push_back(std::move(entity));
   }
@@ -154,8 +155,11 @@ TEST(DirectoryTest, EveryEntityIsFoundByItsIdWithItsExpandedGroupsAndNoOtherIdIs
       for (uint32_t g = 0; g <= e % 10; ++g) expected.push_back(g);
     }
     EXPECT_EQ(closure, expected) << id;
-    for (const std::string& other : {id + "x", id.substr(0, id.size() - 1), "x" + id}) {
-      if (!first.contains(other)) EXPECT_FALSE((*directory)->FindPrincipal(other)) << other;
+    for (const std::string& other :
+         {absl::StrCat(id, "x"), id.substr(0, id.size() - 1), absl::StrCat("x", id)}) {
+      if (!first.contains(other)) {
+        EXPECT_FALSE((*directory)->FindPrincipal(other)) << other;
+      }
     }
   }
   EXPECT_FALSE((*directory)->FindPrincipal(""));

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/parser.h"
 #include "engine/rule_index.h"
@@ -68,7 +69,7 @@ inline bool Allowed(const RuleIndex& index, const Request& request) {
 inline std::string Summary(const RuleIndex& index, const Request& request) {
   Decision d = DecideBoth(index, request);
   std::string s = d.allowed ? "ALLOW" : "DENY(" + std::string(ReasonName(d.reason)) + ")";
-  if (!d.statements.empty()) s += " " + absl::StrJoin(index.StatementNames(d), ",");
+  if (!d.statements.empty()) absl::StrAppend(&s, " ", absl::StrJoin(index.StatementNames(d), ","));
   return s;
 }
 

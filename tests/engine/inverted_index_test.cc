@@ -108,7 +108,8 @@ TEST(InvertedIndexTest, OneAndSeveralStatementsPerKeyInALargePostingKeepTheirCon
                                     MakeStatement("b", Effect::kAllow, "mqtt:publish", "t/+")};
     }
     Statement zoned = MakeStatement("zoned", Effect::kAllow, "mqtt:publish", "t/#");
-    zoned.conditions = {Condition{Quantifier::kSingle, "StringEquals", "context.zone", {"z" + n}}};
+    zoned.conditions = {
+        Condition{Quantifier::kSingle, "StringEquals", "context.zone", {"z" + n}, {}}};
     return std::vector<Statement>{zoned};
   }));
   ASSERT_NE(index, nullptr);

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
@@ -126,16 +127,16 @@ TEST(ValidateTopicNameTest, RejectsATopicOneByteTooLongAndTruncatesItInTheMessag
   EXPECT_THAT(ValidateTopicName(topic),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("is 65536 bytes long, more than the maximum of 65535"),
-                             HasSubstr("\"" + std::string(64, 'a') + "…\""),
+                             HasSubstr(absl::StrCat("\"", std::string(64, 'a'), "…\"")),
                              Not(HasSubstr(std::string(65, 'a'))))));
 }
 
 TEST(ValidateTopicNameTest, TruncatesLongTopicsOnACharacterBoundary) {
   // 63 ASCII bytes then a 2-byte "é": cutting at byte 64 would split it.
-  const std::string topic = std::string(63, 'a') + "\xc3\xa9" + "+";
+  const std::string topic = absl::StrCat(std::string(63, 'a'), "\xc3\xa9", "+");
   EXPECT_THAT(ValidateTopicName(topic),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("\"" + std::string(63, 'a') + "…\""),
+                       AllOf(HasSubstr(absl::StrCat("\"", std::string(63, 'a'), "…\"")),
                              HasSubstr(R"("+" at byte 65)"))));
 }
 

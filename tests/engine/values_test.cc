@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
@@ -37,7 +38,7 @@ using ::testing::Optional;
 
 // Shows bytes that would garble a test log (NUL, invalid UTF-8) as escapes.
 std::string Quoted(std::string_view text) {
-  return "\"" + absl::CHexEscape(absl::string_view(text.data(), text.size())) + "\"";
+  return absl::StrCat("\"", absl::CHexEscape(absl::string_view(text.data(), text.size())), "\"");
 }
 
 // Spells out strings with embedded NULs, which a string literal would cut short.
