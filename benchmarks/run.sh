@@ -72,11 +72,13 @@ if [[ $quick == 1 ]]; then
   small_args=(--statements 10 --devices 100 --groups 10)
   reload_duration=8s; reload_every=2; engine_filter='BM_Check/statements:10/entities:10000$'
   engine_args=(--benchmark_min_time=0.05)
+  fleets=quick  # its own fleet files: a quick run does not replace the full run's 100k bundle
 else
   duration=10s; warmup=2s; fleet_args=(--statements 100000 --devices 1000000 --groups 10000)
   small_args=(--statements 1000 --devices 10000 --groups 100)
   reload_duration=120s; reload_every=5; engine_filter='BM_Check/'
   engine_args=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
+  fleets=full
 fi
 
 log() { echo "run.sh: $*" >&2; }
@@ -296,7 +298,7 @@ example_bundle=$root/examples/fleet.bundle.tar.gz
 example_requests=$root/benchmarks/requests/example-fleet.jsonl
 
 # --- the large synthetic bundle ----------------------------------------------------------------
-large=$work/large-fleet
+large=$work/large-fleet-$fleets
 stamp="${fleet_args[*]}"
 if [[ ! -f $large.tar.gz || $(cat "$large.stamp" 2>/dev/null) != "$stamp" ]]; then
   log "generating the synthetic fleet (${fleet_args[*]})"
@@ -310,7 +312,7 @@ if [[ ! -f $large.tar.gz || $(cat "$large.stamp" 2>/dev/null) != "$stamp" ]]; th
   echo "$stamp" >"$large.stamp"
 fi
 # The small fleet of the same shape (same generator and seed, a hundredth of the size).
-small=$work/small-fleet
+small=$work/small-fleet-$fleets
 small_stamp="${small_args[*]}"
 if [[ ! -f $small.tar.gz || $(cat "$small.stamp" 2>/dev/null) != "$small_stamp" ]]; then
   log "generating the small fleet of the same shape (${small_args[*]})"
