@@ -10,6 +10,7 @@
 #ifndef FLEETPDP_ENGINE_REQUEST_H_
 #define FLEETPDP_ENGINE_REQUEST_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -57,8 +58,12 @@ struct Decision {
   bool allowed = false;
   Reason reason = Reason::kDefaultDeny;
   // The deciding statements, ascending: every applicable deny for EXPLICIT_DENY, every applicable
-  // allow for ALLOWED, none for DEFAULT_DENY.
-  absl::InlinedVector<StatementRef, 4> statements;
+  // allow for ALLOWED, none for DEFAULT_DENY. Up to kInlineStatements are kept without a heap
+  // allocation: a device in several groups that each grant the same topic is allowed by one
+  // statement per group (the synthetic 100,000-statement fleet: 3.6 on average, more than 4 in
+  // two of five decisions; docs/benchmarks.md).
+  static constexpr size_t kInlineStatements = 8;
+  absl::InlinedVector<StatementRef, kInlineStatements> statements;
 };
 
 }  // namespace fleetpdp::engine
