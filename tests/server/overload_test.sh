@@ -76,17 +76,18 @@ check "capacity measured" [ "${capacity:-0}" -gt 0 ]
 #    Probes (one Check each, 1 s deadline) run all along, from another process, on the load
 #    generator's CPUs. Both keep the replica in the regime the limits are for, where it keeps up
 #    with what it admits: a replica that falls a whole deadline behind (with 100 ms deadlines, in
-#    3 of 5 runs with unpinned probes and 1 of 11 with pinned ones, on a fast VM) works on calls whose
-#    callers gave up, its memory grows without bound and it does not recover while the
+#    3 of 5 runs with unpinned probes and 1 of 11 with pinned ones, on a fast VM) works on calls
+#    whose callers gave up, its memory grows without bound and it does not recover while the
 #    connections stay open: gRPC 1.51 has no bound on calls waiting for the service
 #    (docs/reliability-overload-failover.md, "Known limits"). OVERLOAD_DEADLINE=100ms shows it.
 rate=$((capacity * 5)); [ "$rate" -lt 20000 ] && rate=20000
-deadline=${OVERLOAD_DEADLINE:-1s}
+call_deadline=${OVERLOAD_DEADLINE:-1s}
 (
   while [ ! -e "$work/stop-probes" ]; do
     t=$(date +%s.%N)
-    if taskset -c "$load_cpus" "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 --action mqtt:publish \
-      --resource devices/cam-0042/telemetry/temp --timeout 1s >/dev/null 2>&1; then
+    if taskset -c "$load_cpus" "$fleetpdp" check --server "127.0.0.1:$port" --principal cam-0042 \
+      --action mqtt:publish --resource devices/cam-0042/telemetry/temp --timeout 1s \
+      >/dev/null 2>&1; then
       echo "$t ok"
     else
       echo "$t fail"
@@ -97,7 +98,7 @@ deadline=${OVERLOAD_DEADLINE:-1s}
 probe_pid=$!
 pids+=("$probe_pid")
 over_json=$(taskset -c "$load_cpus" "$loadgen" --target "127.0.0.1:$port" --requests "$requests" \
-  --connections 64 --rate "$rate" --deadline "$deadline" --duration 10s --warmup 0s --json \
+  --connections 64 --rate "$rate" --deadline "$call_deadline" --duration 10s --warmup 0s --json \
   2>"$work/over.err")
 over_rc=$?
 load_end=$(jq -r .send_end_unix <<<"$over_json")
@@ -106,7 +107,7 @@ ok=$(json_field "$over_json" .ok)
 exhausted=$(json_field "$over_json" .errors.RESOURCE_EXHAUSTED)
 deadline=$(json_field "$over_json" .errors.DEADLINE_EXCEEDED)
 other=$((ended - ok - exhausted - deadline))
-echo "     overload: open loop at $rate calls/s for 10 s (64 connections, $deadline deadline); the sender reached $((sent / 10))/s"
+echo "     overload: open loop at $rate calls/s for 10 s (64 connections, $call_deadline deadline); the sender reached $((sent / 10))/s"
 echo "     sent $sent  answered $((ok + exhausted))  OK $ok  RESOURCE_EXHAUSTED $exhausted  DEADLINE_EXCEEDED $deadline  other $other"
 echo "     (loadgen exit $over_rc; errors $(jq -c .errors <<<"$over_json"); max send lag $(jq -r .max_send_lag_us <<<"$over_json") µs)"
 grep "fleetpdp_loadgen: first" "$work/over.err" | sed 's/^/     /'
