@@ -9,7 +9,9 @@
 # Debian's gRPC, protobuf and Abseil are not instrumented:
 #   - tools/tsan/absl_sync_annotations.cc, LD_PRELOADed, tells TSan what absl::Mutex, CondVar
 #     and Notification do (an instrumented Abseil would annotate itself);
-#   - tools/tsan.supp suppresses reports inside those libraries only — never the project's code.
+#   - tools/tsan.supp suppresses reports inside those libraries only — never the project's code;
+#   - the preset force-includes tools/tsan/protobuf_layout.h, so that our code lays out protobuf's
+#     map fields as the uninstrumented libprotobuf does.
 # halt_on_error=1: the first report fails the test. history_size=7 (the most; gcc 12's default
 # is 2) keeps enough of each thread's past accesses to restore the earlier access's stack: with
 # the default, the client stream test reported gRPC's serialization of a sent message as
