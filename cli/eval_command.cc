@@ -56,9 +56,9 @@ void PrintExplanation(const engine::RuleIndex& index, const engine::Request& req
             << " statements select principal \"" << request.principal.id << "\"\n";
   for (const engine::StatementTrace& t : traces) {
     const auto& s = index.statement(t.statement);
-    std::cout << (t.applies ? "  applies  " : "  -        ") << s.name << " ("
-              << (s.effect == engine::Effect::kAllow ? "allow" : "deny") << ", " << s.location.file
-              << ":" << s.location.line << ")\n";
+    std::cout << (t.applies ? "  applies  " : "  -        ") << index.statement_name(t.statement)
+              << " (" << (s.effect == engine::Effect::kAllow ? "allow" : "deny") << ", "
+              << s.location.file << ":" << s.location.line << ")\n";
     if (!t.action_matched) {
       std::cout << "             action: none of [" << absl::StrJoin(s.actions, ", ")
                 << "] matches " << request.action << "\n";
@@ -132,7 +132,8 @@ int RunEvalCommand(int argc, char** argv) {
   std::cout << (d.allowed ? "ALLOW" : "DENY") << " (" << engine::ReasonName(d.reason) << ")\n";
   for (engine::StatementRef ref : d.statements) {
     const auto& s = source->index->statement(ref);
-    std::cout << "  " << s.name << "  (" << s.location.file << ":" << s.location.line << ")\n";
+    std::cout << "  " << source->index->statement_name(ref) << "  (" << s.location.file << ":"
+              << s.location.line << ")\n";
   }
   if (explain) PrintExplanation(*source->index, request);
   return exit_code && !d.allowed ? kExitFailed : kExitOk;

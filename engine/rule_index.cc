@@ -20,15 +20,26 @@ class IndexBuilder {
 
   absl::Status Build() {
     size_t statements = 0;
-    for (const Policy& p : index_.policies_) statements += p.statements.size();
+    size_t name_bytes = 0;  // "policy/statement" of every statement
+    for (const Policy& p : index_.policies_) {
+      statements += p.statements.size();
+      for (const Statement& s : p.statements) name_bytes += p.name.size() + 1 + s.id.size();
+    }
     if (statements > limits_.max_statements) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "bundle has ", statements, " statements, over the limit of ", limits_.max_statements));
+    }
+    if (name_bytes > UINT32_MAX) {  // the name table's offsets are 32 bits
+      return absl::ResourceExhaustedError(absl::StrCat("bundle's statement names take ", name_bytes,
+                                                       " bytes in all, over the limit of ",
+                                                       UINT32_MAX));
     }
     if (absl::Status s = NumberPolicyGroups(); !s.ok()) return s;
     next_key_ = RuleIndex::kFirstGroupKey + static_cast<uint32_t>(index_.group_count());
     index_.statements_.reserve(statements);
     index_.hot_.reserve(statements);
+    index_.statement_names_.reserve(name_bytes);
+    index_.statement_name_ends_.reserve(statements);
     for (uint32_t p = 0; p < index_.policies_.size(); ++p) {
       PaceEvery(p, 16);
       const Policy& policy = index_.policies_[p];
@@ -104,7 +115,6 @@ class IndexBuilder {
   absl::Status AddStatement(uint32_t policy_number, const Policy& policy, const Statement& s,
                             const Keys& keys) {
     RuleIndex::CompiledStatement c;
-    c.name = absl::StrCat(policy.name, "/", s.id);
     c.effect = s.effect;
     c.policy = policy_number;
     c.actions = s.actions;
@@ -130,6 +140,8 @@ class IndexBuilder {
       c.needs_groups = c.needs_groups || cc->key.root == AttributePath::kPrincipalGroups;
       c.conditions.push_back(*std::move(cc));
     }
+    absl::StrAppend(&index_.statement_names_, policy.name, "/", s.id);
+    index_.statement_name_ends_.push_back(static_cast<uint32_t>(index_.statement_names_.size()));
     StatementRef ref = static_cast<StatementRef>(index_.statements_.size());
     index_.statements_.push_back(std::move(c));
     const RuleIndex::CompiledStatement& stored = index_.statements_.back();

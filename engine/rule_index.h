@@ -94,8 +94,8 @@ std::vector<StatementTrace> ExplainDecision(const RuleIndex& index, const Reques
 class RuleIndex {
  public:
   // A statement as compiled: what both evaluators check once a statement is a candidate.
+  // Its name ("policy/statement") is kept apart: statement_name.
   struct CompiledStatement {
-    std::string name;  // "policy/statement"
     Effect effect = Effect::kAllow;
     uint32_t policy = 0;  // index into policies()
     std::vector<std::string> actions;
@@ -125,7 +125,10 @@ class RuleIndex {
   }
   size_t trie_node_count() const { return nodes_.size(); }
   const CompiledStatement& statement(StatementRef ref) const { return statements_[ref]; }
-  std::string_view statement_name(StatementRef ref) const { return statements_[ref].name; }
+  std::string_view statement_name(StatementRef ref) const {
+    const uint32_t begin = ref == 0 ? 0 : statement_name_ends_[ref - 1];
+    return std::string_view(statement_names_).substr(begin, statement_name_ends_[ref] - begin);
+  }
   std::vector<std::string> StatementNames(const Decision& decision) const;
 
   RuleIndex(const RuleIndex&) = delete;
@@ -209,6 +212,12 @@ class RuleIndex {
   std::shared_ptr<const Directory> directory_;  // groups and entities, shared across revisions
   std::vector<CompiledStatement> statements_;
   std::vector<HotStatement> hot_;  // by StatementRef
+  // Every statement's name, one after the other; name `ref` ends at statement_name_ends_[ref].
+  // An answer names its deciding statements: in one buffer (about 4 MB for 100,000 statements)
+  // a name costs a read of a small, mostly cached table and one run of characters, where a
+  // string of its own in each CompiledStatement cost two cache misses in a large index.
+  std::string statement_names_;
+  std::vector<uint32_t> statement_name_ends_;
 
   // The tries, by action.
   absl::flat_hash_map<std::string, Trie> exact_actions_;
