@@ -12,10 +12,12 @@
 namespace fleetpdp::bundles {
 namespace {
 
-// Copies in steps of 64 with a pace point between them (engine/pace.h).
+// Copies in steps of 64 with a pace point between them (engine/pace.h). `to` has room for all
+// of `from`: a reserve here, once per document, re-allocated the whole list each time (exactly
+// the size asked for), moving every policy already appended — quadratic in the documents, and
+// the longest unpaced stretches of a reload.
 template <typename T>
 void Append(const std::vector<T>& from, std::vector<T>& to) {
-  to.reserve(to.size() + from.size());
   for (size_t i = 0; i < from.size(); i += 64) {
     engine::PacePoint();
     const size_t end = std::min(from.size(), i + 64);
@@ -76,6 +78,20 @@ engine::ValidationReport ParseCache::Parse(const BundleFiles& files, engine::Par
   }
   last_.directory_omitted =
       !omit_directory_if.empty() && last_.directory_fingerprint == omit_directory_if;
+  size_t policies = out.set.policies.size(), groups = out.set.groups.size(),
+         entities = out.set.entities.size(), tests = out.tests.size();
+  for (const Document& d : documents) {
+    policies += d.parsed->set.policies.size();
+    groups += d.parsed->set.groups.size();
+    entities += d.parsed->set.entities.size();
+    tests += d.parsed->tests.size();
+  }
+  out.set.policies.reserve(policies);
+  if (!last_.directory_omitted) {
+    out.set.groups.reserve(groups);
+    out.set.entities.reserve(entities);
+  }
+  out.tests.reserve(tests);
   for (const Document& d : documents) {
     Append(d.parsed->set.policies, out.set.policies);
     if (!last_.directory_omitted) {
