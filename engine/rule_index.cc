@@ -21,9 +21,28 @@ class IndexBuilder {
   absl::Status Build() {
     size_t statements = 0;
     size_t name_bytes = 0;  // "policy/statement" of every statement
+    // What Insert adds to the postings and the guide (at most), so that those lists are
+    // allocated once: growing one copies it whole onto fresh pages, with no pace point between.
+    // (Trie nodes and literal edges are not reserved: shared prefixes make their bound several
+    // times too large, and reserving a hash table touches its whole control array.)
+    size_t entries = 0, guide_steps = 0;
     for (const Policy& p : index_.policies_) {
       statements += p.statements.size();
-      for (const Statement& s : p.statements) name_bytes += p.name.size() + 1 + s.id.size();
+      const PrincipalSelector& who = p.principals;
+      const size_t keys = who.any ? 1
+                                  : who.ids.size() + who.groups.size() +
+                                        (who.ids.empty() && who.groups.empty() ? 1 : 0);
+      for (const Statement& s : p.statements) {
+        name_bytes += p.name.size() + 1 + s.id.size();
+        entries += s.actions.size() * s.resources.size() * keys;
+        if (s.effect == Effect::kDeny) {
+          size_t levels = 0;
+          for (const std::string& r : s.resources) {
+            levels += 1 + static_cast<size_t>(std::count(r.begin(), r.end(), '/'));
+          }
+          guide_steps += s.actions.size() * levels * keys;
+        }
+      }
     }
     if (statements > limits_.max_statements) {
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -40,6 +59,8 @@ class IndexBuilder {
     index_.hot_.reserve(statements);
     index_.statement_names_.reserve(name_bytes);
     index_.statement_name_ends_.reserve(statements);
+    raw_entries_.reserve(entries);
+    guide_steps_.reserve(guide_steps);
     for (uint32_t p = 0; p < index_.policies_.size(); ++p) {
       PaceEvery(p, 16);
       const Policy& policy = index_.policies_[p];
