@@ -48,10 +48,10 @@ class IndexBuilder {
       return absl::ResourceExhaustedError(absl::StrCat(
           "bundle has ", statements, " statements, over the limit of ", limits_.max_statements));
     }
-    if (name_bytes > UINT32_MAX) {  // the name table's offsets are 32 bits
+    if (const size_t limit = std::min<size_t>(limits_.max_statement_name_bytes, UINT32_MAX);
+        name_bytes > limit) {
       return absl::ResourceExhaustedError(absl::StrCat("bundle's statement names take ", name_bytes,
-                                                       " bytes in all, over the limit of ",
-                                                       UINT32_MAX));
+                                                       " bytes in all, over the limit of ", limit));
     }
     if (absl::Status s = NumberPolicyGroups(); !s.ok()) return s;
     next_key_ = RuleIndex::kFirstGroupKey + static_cast<uint32_t>(index_.group_count());

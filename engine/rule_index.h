@@ -55,6 +55,9 @@ struct CompileLimits {
   size_t max_groups = 1'000'000;
   size_t max_resource_levels = 64;  // levels in one resource pattern
   size_t max_trie_nodes = 20'000'000;
+  // "policy/statement" of every statement together; above 4 GiB is refused whatever this says
+  // (the name table's offsets are 32 bits).
+  size_t max_statement_name_bytes = UINT32_MAX;
 };
 
 class RuleIndex;

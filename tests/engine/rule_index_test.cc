@@ -369,6 +369,22 @@ TEST(CompileTest, ExceedingTheTrieNodeBudgetFailsCleanly) {
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("trie nodes")));
 }
 
+TEST(CompileTest, ExceedingTheStatementNameBudgetFailsCleanly) {
+  ParsedSources parsed;
+  ASSERT_TRUE(ParseSources(
+                  std::vector<SourceFile>{
+                      {"p.yaml", Policy("\"*\"", Allow("a", "x:y", "t") + Allow("b", "x:y", "u"))}},
+                  parsed)
+                  .ok());
+  CompileLimits limits;
+  limits.max_statement_name_bytes = 7;  // the names are "p/a" and "p/b": 6 bytes
+  EXPECT_OK(Compile(parsed.set, limits));
+  limits.max_statement_name_bytes = 5;
+  EXPECT_THAT(Compile(parsed.set, limits),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("statement names take 6 bytes in all, over the limit of 5")));
+}
+
 TEST(CompileTest, CompiledIndexCountsWhatItHolds) {
   auto index =
       CompileOrDie({{"e.yaml", kEntities},
