@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "cli/commands.h"
+#include "integrations/client/grpc_library.h"
 
 namespace {
 
@@ -62,9 +63,14 @@ int main(int argc, char** argv) {
   if (command == "eval") return RunEvalCommand(argc - 1, argv + 1);
   if (command == "bundle") return RunBundleCommand(argc - 1, argv + 1);
   if (command == "keygen") return RunKeygenCommand(argc - 1, argv + 1);
-  if (command == "serve") return RunServeCommand(argc - 1, argv + 1);
-  if (command == "check") return RunCheckCommand(argc - 1, argv + 1);
-  if (command == "drift") return RunDriftCommand(argc - 1, argv + 1);
+  if (command == "serve" || command == "check" || command == "drift") {
+    // The commands that use gRPC end it here, on the main thread, before exit
+    // (integrations/client/grpc_library.h: otherwise its clean-up races the exit).
+    fleetpdp::client::GrpcLibraryScope grpc;
+    if (command == "serve") return RunServeCommand(argc - 1, argv + 1);
+    if (command == "check") return RunCheckCommand(argc - 1, argv + 1);
+    return RunDriftCommand(argc - 1, argv + 1);
+  }
   if (command == "compliance") return RunComplianceCommand(argc - 1, argv + 1);
   if (command == "lint") return RunLintCommand(argc - 1, argv + 1);
   if (command == "import") return RunImportCommand(argc - 1, argv + 1);

@@ -29,6 +29,7 @@
 #include "benchmarks/load/histogram.h"
 #include "benchmarks/load/request_file.h"
 #include "integrations/client/client.h"
+#include "integrations/client/grpc_library.h"
 
 namespace fleetpdp::load {
 namespace {
@@ -692,4 +693,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace fleetpdp::load
 
-int main(int argc, char** argv) { return fleetpdp::load::Main(argc, argv); }
+int main(int argc, char** argv) {
+  fleetpdp::client::GrpcLibraryScope grpc;  // gRPC ends on this thread, before exit
+  return fleetpdp::load::Main(argc, argv);
+}
