@@ -17,11 +17,13 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "integrations/client/grpc_library.h"
 #include "integrations/mosquitto/authorizer.h"
 #include "integrations/mosquitto/remote_authorizer.h"
 
@@ -29,6 +31,10 @@ namespace fleetpdp::mosquitto {
 namespace {
 
 struct Plugin {
+  // Remote mode: gRPC's library reference, declared first so that it is released last, after the
+  // authorizer's channel: mosquitto_plugin_cleanup then ends gRPC (and joins its threads) before
+  // the broker unloads the plugin or exits (integrations/client/grpc_library.h).
+  std::optional<fleetpdp::client::GrpcLibraryScope> grpc;
   mosquitto_plugin_id_t* id = nullptr;
   PluginOptions options;
   std::unique_ptr<Authorizer> authorizer;
@@ -180,6 +186,7 @@ __attribute__((visibility("default"))) int mosquitto_plugin_init(mosquitto_plugi
   auto log = [raw](bool error, const std::string& line) { raw->Log(error, line); };
   absl::StatusOr<std::unique_ptr<fleetpdp::mosquitto::Authorizer>> authorizer;
   if (plugin->options.mode == fleetpdp::mosquitto::Mode::kRemote) {
+    plugin->grpc.emplace();
     authorizer = fleetpdp::mosquitto::RemoteAuthorizer::Create(plugin->options, log);
   } else {
     authorizer = fleetpdp::mosquitto::LocalAuthorizer::Start(plugin->options, log);

@@ -61,5 +61,7 @@ until_ok 15 pub -i d1 -t devices/d1/telemetry/t -m x
 expect "remote: service resumes when FleetPDP returns (${elapsed_ms} ms)" 0 '' -- test "$elapsed_ms" -ge 0
 expect "remote: the broker never restarted" 0 '' -- kill -0 "$broker"
 
-kill -TERM "$broker"; wait "$broker" 2>/dev/null
+# The plugin's cleanup ends gRPC (joining its threads) before the broker unloads it and exits.
+kill -TERM "$broker"; wait "$broker" 2>/dev/null; code=$?
+expect "remote: the broker stops cleanly on SIGTERM (exit $code)" 0 '' -- test "$code" -eq 0
 [ "$fails" -eq 0 ] && echo "all remote mode checks passed" || { echo "$fails check(s) failed"; exit 1; }
