@@ -103,9 +103,10 @@ int RunCheckCommand(int argc, char** argv) {
   options.deadline = timeout;
   options.max_attempts = 1;  // a person or script asking once: report the first failure
   // One call, then exit: a subchannel that failed to connect lives (holding gRPC up) until its
-  // reconnect backoff ends, and main waits for gRPC to end (integrations/client/grpc_library.h)
-  // — 1 s at gRPC's default, about 0.1 s with this.
-  options.max_reconnect_backoff = absl::Milliseconds(100);
+  // first reconnect backoff ends, and main waits for gRPC to end (integrations/client/
+  // grpc_library.h) — 1 s at gRPC's default, about 0.1 s with this. Not max_reconnect_backoff:
+  // that also shortens the connection timeout, and a slow TLS handshake would fail.
+  options.initial_reconnect_backoff = absl::Milliseconds(100);
   absl::StatusOr<std::unique_ptr<client::Client>> made = client::Client::Create(options);
   if (!made.ok()) {
     std::cerr << "fleetpdp check: " << made.status().message() << "\n";

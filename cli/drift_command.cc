@@ -136,9 +136,9 @@ client::ClientOptions OptionsFor(std::string address, std::optional<client::TlsO
   o.deadline = timeout;
   o.max_attempts = 1;
   o.own_connections = true;  // each replica is asked on its own connection
-  // A dead replica's subchannel holds gRPC up until its reconnect backoff ends, and main waits for
-  // gRPC to end before exit (as in check_command.cc).
-  o.max_reconnect_backoff = absl::Milliseconds(100);
+  // A dead replica's subchannel holds gRPC up until its first reconnect backoff ends, and main
+  // waits for gRPC to end before exit (as in check_command.cc).
+  o.initial_reconnect_backoff = absl::Milliseconds(100);
   return o;
 }
 

@@ -253,6 +253,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(const ClientOptions& opti
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, ms < 1000 ? ms : 1000);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, ms < 1000 ? ms : 1000);
   }
+  if (options.initial_reconnect_backoff > absl::ZeroDuration()) {
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(options.initial_reconnect_backoff)));
+  }
   if (options.tls && !options.tls->server_name.empty()) {
     args.SetSslTargetNameOverride(options.tls->server_name);
   }

@@ -86,6 +86,13 @@ struct ClientOptions {
   // Longest wait between reconnection attempts while the servers are unreachable; zero: gRPC's
   // default (up to 120 s). A broker plugin sets ~1 s so that service resumes soon after an outage.
   absl::Duration max_reconnect_backoff = absl::ZeroDuration();
+  // Wait before the first reconnection attempt after a connection failed; zero: gRPC's default
+  // (1 s), or `max_reconnect_backoff` up to 1 s when that is set. gRPC raises anything under
+  // 100 ms to 100 ms. Unlike `max_reconnect_backoff`, it leaves the connection timeout at gRPC's
+  // (20 s, within the call's deadline). A one-shot client (`fleetpdp check`) sets 100 ms: a failed
+  // connection's subchannel keeps gRPC running until this wait ends, and the process waits for
+  // gRPC to end before it exits (grpc_library.h).
+  absl::Duration initial_reconnect_backoff = absl::ZeroDuration();
   // Largest answer accepted (a BatchCheck of 1,000 answers is ~200 KB).
   int max_receive_message_bytes = 4 << 20;
 };

@@ -3,6 +3,7 @@
 #include "integrations/client/client.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -372,6 +374,93 @@ TEST(ClientFailureTest, WaitForConnectedTimesOutNamingTheTarget) {
   std::unique_ptr<Client> client = ClientFor(target);
   EXPECT_THAT(client->WaitForConnected(absl::Milliseconds(200)),
               StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr(target)));
+}
+
+// A slow link: a TCP proxy on 127.0.0.1 that holds each connection for `delay` before it
+// forwards anything either way, so connecting (TCP, then HTTP/2's first exchange) takes that long.
+class SlowProxy {
+ public:
+  SlowProxy(int upstream_port, std::chrono::milliseconds delay)
+      : upstream_port_(upstream_port), delay_(delay) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(0);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    listen(listen_fd_, 16);
+    socklen_t len = sizeof(addr);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~SlowProxy() {
+    shutdown(listen_fd_, SHUT_RDWR);  // ends accept()
+    acceptor_.join();
+    for (std::thread& t : links_) t.join();
+    close(listen_fd_);
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  static sockaddr_in Loopback(int port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    return addr;
+  }
+  void AcceptLoop() {
+    for (;;) {
+      int client = accept(listen_fd_, nullptr, nullptr);
+      if (client < 0) return;
+      links_.emplace_back([this, client] { Forward(client); });
+    }
+  }
+  // Copies bytes both ways until either side closes, or 10 s pass with none (the test is over).
+  void Forward(int client) {
+    std::this_thread::sleep_for(delay_);
+    int server = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(upstream_port_);
+    if (connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+      pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      char buffer[16384];
+      bool open = true;
+      while (open && poll(fds, 2, 10000) > 0) {
+        for (int i = 0; i < 2 && open; ++i) {
+          if (fds[i].revents == 0) continue;
+          ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+          open = n > 0 && write(fds[1 - i].fd, buffer, static_cast<size_t>(n)) == n;
+        }
+      }
+    }
+    close(server);
+    close(client);
+  }
+  int upstream_port_;
+  std::chrono::milliseconds delay_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  std::vector<std::thread> links_;  // only the acceptor thread adds, until it is joined
+};
+
+// `fleetpdp check` and `drift` set initial_reconnect_backoff to 100 ms so that they exit soon after
+// a failed connection. That must not cut short a connection that is merely slow: gRPC's
+// GRPC_ARG_MIN_RECONNECT_BACKOFF_MS (which max_reconnect_backoff sets) is also the connection
+// timeout: at 100 ms this call failed ("connection attempt timed out before receiving SETTINGS
+// frame"; over TLS on a loaded machine, "handshaker shutdown").
+TEST(ClientSlowLinkTest, AConnectionSlowerThanTheFirstReconnectBackoffStillSucceeds) {
+  TestServer server;
+  server.Install(TestBundle(/*revision=*/3));
+  const int port = std::stoi(server.address().substr(server.address().rfind(':') + 1));
+  SlowProxy proxy(port, std::chrono::milliseconds(400));
+  ClientOptions options;
+  options.target = proxy.address();
+  options.max_attempts = 1;
+  options.deadline = absl::Seconds(10);
+  options.initial_reconnect_backoff = absl::Milliseconds(100);
+  std::unique_ptr<Client> client = MustCreate(options);
+  absl::StatusOr<v1::BundleInfo> info = client->GetBundleInfo();
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->revision(), 3u);
 }
 
 // Two servers behind one comma-separated target: one serves revision 1, the other has no bundle
