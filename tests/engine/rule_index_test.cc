@@ -344,13 +344,18 @@ TEST(CompileTest, ReportsEveryValidationProblem) {
   EXPECT_THAT(index, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown group")));
 }
 
-TEST(CompileTest, ExceedingTheStatementBudgetFailsCleanly) {
-  ParsedSources parsed;
+// The budget tests' input, parsed but not compiled: policy "p" with statements "a" and "b".
+void ParseTwoStatements(ParsedSources& parsed) {
   ASSERT_TRUE(ParseSources(
                   std::vector<SourceFile>{
                       {"p.yaml", Policy("\"*\"", Allow("a", "x:y", "t") + Allow("b", "x:y", "u"))}},
                   parsed)
                   .ok());
+}
+
+TEST(CompileTest, ExceedingTheStatementBudgetFailsCleanly) {
+  ParsedSources parsed;
+  ASSERT_NO_FATAL_FAILURE(ParseTwoStatements(parsed));  // "p/a" and "p/b"
   CompileLimits limits;
   limits.max_statements = 1;
   EXPECT_THAT(Compile(parsed.set, limits),
@@ -371,11 +376,7 @@ TEST(CompileTest, ExceedingTheTrieNodeBudgetFailsCleanly) {
 
 TEST(CompileTest, ExceedingTheStatementNameBudgetFailsCleanly) {
   ParsedSources parsed;
-  ASSERT_TRUE(ParseSources(
-                  std::vector<SourceFile>{
-                      {"p.yaml", Policy("\"*\"", Allow("a", "x:y", "t") + Allow("b", "x:y", "u"))}},
-                  parsed)
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(ParseTwoStatements(parsed));  // "p/a" and "p/b"
   CompileLimits limits;
   limits.max_statement_name_bytes = 7;  // the names are "p/a" and "p/b": 6 bytes
   EXPECT_OK(Compile(parsed.set, limits));
