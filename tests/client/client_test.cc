@@ -52,17 +52,35 @@ std::unique_ptr<Client> ClientFor(const std::string& target, int max_attempts = 
   return MustCreate(options);
 }
 
-// A TCP port on 127.0.0.1 that nothing listens on (bound, then closed).
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+// 127.0.0.1:`port`.
+sockaddr_in Loopback(int port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
+// A TCP socket bound to a free port on 127.0.0.1, which it stores in `port`; -1 if that failed.
+int BoundLoopbackSocket(int& port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = Loopback(0);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on (bound, then closed).
+int ClosedPort() {
+  int port = 0;
+  int fd = BoundLoopbackSocket(port);
+  if (fd >= 0) close(fd);
+  return port;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,16 +368,12 @@ TEST(ClientFailureTest, ACheckToAClosedPortIsUnavailableNamingTheTarget) {
 
 TEST(ClientFailureTest, ACheckToAServerThatNeverAnswersEndsAtTheDeadline) {
   // A socket that listens but never accepts: TCP connects, HTTP/2 never starts.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  int port = 0;
+  int fd = BoundLoopbackSocket(port);
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(listen(fd, 16), 0);
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ClientOptions options;
-  options.target = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  options.target = absl::StrCat("127.0.0.1:", port);
   options.deadline = absl::Milliseconds(300);
   std::unique_ptr<Client> client = MustCreate(options);
   auto start = std::chrono::steady_clock::now();
@@ -382,13 +396,8 @@ class SlowProxy {
  public:
   SlowProxy(int upstream_port, std::chrono::milliseconds delay)
       : upstream_port_(upstream_port), delay_(delay) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr = Loopback(0);
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    listen_fd_ = BoundLoopbackSocket(port_);
     listen(listen_fd_, 16);
-    socklen_t len = sizeof(addr);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
     acceptor_ = std::thread([this] { AcceptLoop(); });
   }
   ~SlowProxy() {
@@ -400,13 +409,6 @@ class SlowProxy {
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
 
  private:
-  static sockaddr_in Loopback(int port) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    return addr;
-  }
   void AcceptLoop() {
     for (;;) {
       int client = accept(listen_fd_, nullptr, nullptr);
